@@ -1,0 +1,172 @@
+"""Error types: one per failure a user must handle differently.
+
+Every message is written for the person in front of ComfyUI: what happened, and what to do.
+Once a job was submitted, the message names its request id so the paid result can be recovered.
+No error ever carries the API token (see ``config.redact``).
+"""
+from __future__ import annotations
+
+
+class RunComfyError(Exception):
+    """Base of every error this pack raises on purpose."""
+
+    #: what the user can do about it; appended to the message
+    hint: str = ""
+
+    def __init__(self, message: str, *, request_id: str | None = None, hint: str | None = None):
+        self.request_id = request_id
+        if hint is not None:
+            self.hint = hint
+        self.reason = message
+        super().__init__(self._compose())
+
+    def _compose(self) -> str:
+        text = self.reason
+        if self.request_id:
+            text += f" (request id {self.request_id})"
+        if self.hint:
+            text += f". {self.hint}"
+        return text
+
+    def with_request_id(self, request_id: str | None) -> "RunComfyError":
+        """Attach the request id (when it became known after the error was made)."""
+        if request_id and not self.request_id:
+            self.request_id = request_id
+            self.args = (self._compose(),)
+        return self
+
+
+# --- before anything is sent -------------------------------------------------------------------
+
+class ConfigurationError(RunComfyError):
+    """The pack is not set up to talk to the API (token, base URL)."""
+
+
+class MissingTokenError(ConfigurationError):
+    hint = ("Set the environment variable RUNCOMFY_API_TOKEN (or RUNCOMFY_TOKEN) to your RunComfy "
+            "API key, or paste it in ComfyUI's settings under RunComfy. A key comes from "
+            "https://www.runcomfy.com/profile (API keys). On RunComfy-hosted ComfyUI it is set "
+            "for you")
+
+
+class InvalidInputError(RunComfyError, ValueError):
+    """A node input breaks a rule of the API schema; nothing was sent, nothing was charged."""
+
+    def __init__(self, field: str, rule: str, value: object, *, hint: str | None = None):
+        self.field, self.rule, self.value = field, rule, value
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        super().__init__(f"{field}: {rule} (got {shown})", hint=hint or "Nothing was submitted and nothing was charged")
+
+
+# --- answers of the API ------------------------------------------------------------------------
+
+class AuthenticationError(RunComfyError):
+    hint = ("The API token was refused (wrong, revoked or expired). Create a new key at "
+            "https://www.runcomfy.com/profile and set RUNCOMFY_API_TOKEN")
+
+
+class PermissionDeniedError(RunComfyError):
+    hint = "This request belongs to another RunComfy account; use the token of the account that made it"
+
+
+class InsufficientBalanceError(RunComfyError):
+    hint = "Your RunComfy balance is too low for this generation; top up at https://www.runcomfy.com and run again"
+
+
+class UnknownModelError(RunComfyError):
+    hint = "The API does not know this model id; update the pack"
+
+
+class InputRejectedError(RunComfyError):
+    """The API's own validation refused the input (422001); ``detail`` lists the fields."""
+
+    def __init__(self, message: str, *, detail: object = None, request_id: str | None = None):
+        self.detail = detail
+        if detail:
+            message = f"{message}: {detail}"
+        super().__init__(message, request_id=request_id, hint="Fix the listed inputs and run again; nothing was charged")
+
+
+class RequestNotFoundError(RunComfyError):
+    hint = "The API no longer knows this request: the id is wrong, or the request was deleted or expired"
+
+
+class RateLimitedError(RunComfyError):
+    hint = "The API is rate limiting this account; wait a minute and run again"
+
+    def __init__(self, message: str, *, retry_after: float | None = None, request_id: str | None = None):
+        self.retry_after = retry_after
+        super().__init__(message, request_id=request_id)
+
+
+class ServerError(RunComfyError):
+    hint = "The RunComfy API had a server error; try again in a few minutes"
+
+
+class ProtocolError(RunComfyError):
+    """The API answered something this pack cannot read (malformed JSON, missing fields)."""
+
+    hint = "The RunComfy API answered in an unexpected form; try again, and report it if it persists"
+
+
+class SubmissionOutcomeUnknownError(RunComfyError):
+    """The submit request may have reached the API but no answer came back.
+
+    It is never re-sent automatically: that could start (and bill) a second job.
+    """
+
+    hint = ("The connection broke after the request was sent, so a job may have been created and "
+            "charged. Check your RunComfy request history before running again")
+
+
+# --- the job itself ----------------------------------------------------------------------------
+
+class JobFailedError(RunComfyError):
+    hint = "The generation failed on RunComfy's side; change the prompt or try again"
+
+    def __init__(self, message: str, *, reason: object = None, request_id: str | None = None):
+        self.failure = reason
+        super().__init__(message, request_id=request_id)
+
+
+class JobCancelledError(RunComfyError):
+    hint = "The job was cancelled; run the node again to start a new one"
+
+
+class WaitTimeoutError(RunComfyError):
+    hint = ("The job did not finish in time; it may still finish on RunComfy. Raise the timeout, or "
+            "recover the result later with its request id")
+
+
+class StoppedError(RunComfyError):
+    """The caller asked to stop waiting (ComfyUI's Cancel)."""
+
+    def __init__(self, message: str, *, request_id: str | None = None, remote_cancelled: bool | None = None):
+        self.remote_cancelled = remote_cancelled
+        super().__init__(message, request_id=request_id, hint="")
+
+
+# --- getting and reading the file -------------------------------------------------------------
+
+class DownloadError(RunComfyError):
+    hint = "The video could not be downloaded; run again to retry the download (the job is not paid twice)"
+
+
+class ResultExpiredError(DownloadError):
+    hint = "The result file has expired on RunComfy's storage (results are kept for a limited time)"
+
+
+class FileTooLargeError(DownloadError):
+    hint = "The file is larger than the download limit; raise the limit if this is expected"
+
+
+class DecodeError(RunComfyError):
+    hint = "The downloaded file is not a readable video"
+
+
+class NotEnoughMemoryError(RunComfyError):
+    """Decoding would need more memory than the machine has available."""
+
+    hint = ""
