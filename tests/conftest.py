@@ -1,41 +1,9 @@
-"""Shared test set-up.
-
-The pack is loaded the way ComfyUI loads it: by folder path, under a hyphenated module name,
-so any absolute import inside the pack would break here as it would in ComfyUI.
-"""
+"""Shared fixtures."""
 from __future__ import annotations
-
-import importlib
-import importlib.util
-import sys
-from pathlib import Path
 
 import pytest
 
-PACK_DIR = Path(__file__).resolve().parents[1]
-PACK_NAME = "ComfyUI-RunComfy-Kling3"
-
-
-def load_pack():
-    """Import the pack's ``__init__.py`` as ComfyUI's ``load_custom_node`` does."""
-    if PACK_NAME in sys.modules:
-        return sys.modules[PACK_NAME]
-    spec = importlib.util.spec_from_file_location(
-        PACK_NAME, PACK_DIR / "__init__.py", submodule_search_locations=[str(PACK_DIR)])
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[PACK_NAME] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[PACK_NAME]
-        raise
-    return module
-
-
-def pack_module(dotted: str):
-    """A submodule of the pack, e.g. ``pack_module("core.client")``."""
-    load_pack()
-    return importlib.import_module(f"{PACK_NAME}.{dotted}")
+from pack_loader import load_pack
 
 
 @pytest.fixture(scope="session")

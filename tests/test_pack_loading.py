@@ -1,4 +1,4 @@
-from conftest import PACK_NAME, load_pack
+from pack_loader import PACK_NAME, load_pack
 
 
 def test_pack_loads_under_hyphenated_name():
