@@ -170,3 +170,10 @@ class NotEnoughMemoryError(RunComfyError):
     """Decoding would need more memory than the machine has available."""
 
     hint = ""
+
+
+class ApiUnreachableError(RunComfyError):
+    """No connection could be made to the API (nothing was sent, nothing was charged)."""
+
+    hint = ("Check the network, any proxy settings, and RUNCOMFY_API_BASE if you set it; nothing "
+            "was charged")

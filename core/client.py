@@ -1,0 +1,125 @@
+"""The RunComfy Model API client: submit an input, get a ``RequestHandle`` back.
+
+    client = RunComfyClient.from_env()
+    handle = client.submit(MODEL_ID, body)        # POST /v1/models/{model_id}
+    result = handle.wait(on_update=print)          # polls /v1/requests/{id}/status
+    client.handle(request_id).result()             # re-attach to an earlier request
+"""
+from __future__ import annotations
+
+import logging
+from typing import Mapping
+
+import requests
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+
+from .api_answers import read_json
+from .config import ApiSettings, load_settings, redact
+from .errors import ApiUnreachableError, ProtocolError, RunComfyError, SubmissionOutcomeUnknownError
+from .http_session import make_session, read_retry, submit_retry
+from .job import RequestHandle
+
+log = logging.getLogger("runcomfy_kling3")
+
+#: (connect, read) seconds
+READ_TIMEOUT = (10.0, 30.0)
+SUBMIT_TIMEOUT = (10.0, 60.0)
+
+
+class RunComfyClient:
+    def __init__(self, settings: ApiSettings, *, attempts: int = 5):
+        self.settings = settings
+        self.read_timeout = READ_TIMEOUT
+        self.submit_timeout = SUBMIT_TIMEOUT
+        self._reads = make_session(settings, read_retry(attempts))
+        self._submits = make_session(settings, submit_retry(attempts))
+
+    @classmethod
+    def from_env(cls, saved_token: str | None = None, environ: Mapping[str, str] | None = None,
+                 **kwargs) -> "RunComfyClient":
+        """A client configured from the environment (raises ``MissingTokenError`` first)."""
+        return cls(load_settings(saved_token, environ), **kwargs)
+
+    def __repr__(self) -> str:
+        return f"RunComfyClient(base_url={self.settings.base_url!r})"
+
+    def __enter__(self) -> "RunComfyClient":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._reads.close()
+        self._submits.close()
+
+    def url(self, path: str) -> str:
+        return self.settings.base_url + path
+
+    def handle(self, request_id: str) -> RequestHandle:
+        return RequestHandle(self, request_id)
+
+    def model_info(self, model_id: str) -> dict:
+        """``GET /v1/models/{model_id}``: read-only, also a cheap token check."""
+        return self.call("GET", f"/v1/models/{model_id}")
+
+    def submit(self, model_id: str, body: dict) -> RequestHandle:
+        """Start a job. Sent again only when the API provably did not create one."""
+        try:
+            response = self._submits.post(self.url(f"/v1/models/{model_id}"), json=body,
+                                          timeout=self.submit_timeout)
+        except requests.RequestException as exc:
+            if _never_sent(exc):
+                raise ApiUnreachableError(f"Could not connect to the RunComfy API at "
+                                          f"{self.settings.base_url}: {_cause(exc)}") from None
+            raise SubmissionOutcomeUnknownError(
+                f"No answer to the submission ({_cause(exc)})") from None
+        try:
+            answer = read_json(response)
+        except ProtocolError as exc:
+            # A 2xx whose body we cannot read: the job probably exists, we just lost its id.
+            raise SubmissionOutcomeUnknownError(f"Unreadable answer to the submission: {exc.reason}") from None
+        request_id = answer.get("request_id")
+        if not isinstance(request_id, str) or not request_id:
+            raise SubmissionOutcomeUnknownError("The answer to the submission holds no request id")
+        log.info("Submitted %s as request %s", model_id, request_id)
+        return RequestHandle(self, request_id)
+
+    def call(self, method: str, path: str, *, request_id: str | None = None,
+             params: dict | None = None) -> dict:
+        """An idempotent API call (status, result, cancel, model info), with retries."""
+        try:
+            response = self._reads.request(method, self.url(path), params=params, timeout=self.read_timeout)
+        except requests.RequestException as exc:
+            raise ApiUnreachableError(f"The RunComfy API did not answer {method} {path.split('?')[0]}: "
+                                      f"{_cause(exc)}", request_id=request_id) from None
+        return read_json(response, request_id)
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """True when the request cannot have reached the server (so re-sending is safe)."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    reason = exc.args[0] if exc.args else None
+    if isinstance(reason, MaxRetryError):
+        reason = reason.reason
+    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError (refused, DNS) is one too
+
+
+def _cause(exc: BaseException) -> str:
+    """A short, token-free description of a transport error."""
+    reason = exc.args[0] if exc.args else exc
+    if isinstance(reason, MaxRetryError) and reason.reason is not None:
+        reason = reason.reason
+    text = f"{type(reason).__name__}"
+    detail = str(reason)
+    if "Connection refused" in detail:
+        text += ": connection refused"
+    elif "timed out" in detail.lower():
+        text += ": timed out"
+    elif "RemoteDisconnected" in detail or "Connection aborted" in detail:
+        text += ": connection closed without an answer"
+    return redact(text)
+
+
+__all__ = ["RunComfyClient", "RunComfyError"]

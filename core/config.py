@@ -1,0 +1,82 @@
+"""Where the API is and which token to use; keeping the token out of every text we produce."""
+from __future__ import annotations
+
+import ipaddress
+import os
+from dataclasses import dataclass, field
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from .errors import ConfigurationError, MissingTokenError
+
+DEFAULT_BASE_URL = "https://model-api.runcomfy.net"
+BASE_URL_ENV = "RUNCOMFY_API_BASE"
+TOKEN_ENVS = ("RUNCOMFY_API_TOKEN", "RUNCOMFY_TOKEN")
+
+
+def is_loopback_host(host: str | None) -> bool:
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_base_url(url: str) -> str:
+    """The API base URL, normalised; plain http is allowed only for loopback (the sandbox)."""
+    url = url.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(f"{BASE_URL_ENV}: must be an http(s) URL (got {url!r})")
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise ConfigurationError(
+            f"{BASE_URL_ENV}: plain http is only allowed for a local sandbox on a loopback host "
+            f"(got {url!r}); use https so the API token is never sent in clear text")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise ConfigurationError(f"{BASE_URL_ENV}: must not carry credentials, a query or a fragment")
+    return url
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    parts = urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """Base URL and token for one client. ``repr`` never shows the token."""
+
+    base_url: str
+    token: str = field(repr=False)
+    token_source: str = "argument"
+
+    def __repr__(self) -> str:
+        return f"ApiSettings(base_url={self.base_url!r}, token=<from {self.token_source}>)"
+
+
+def load_settings(saved_token: str | None = None, environ: Mapping[str, str] | None = None,
+                  base_url: str | None = None) -> ApiSettings:
+    """Settings from (in order) a token saved in ComfyUI's settings, then the environment.
+
+    Raises MissingTokenError before any request is made when no token is found.
+    """
+    environ = os.environ if environ is None else environ
+    from .token_store import resolve_token  # kept there: the settings routes share the precedence
+
+    token, source = resolve_token(saved_token, environ)
+    if not token:
+        raise MissingTokenError("No RunComfy API token found")
+    url = check_base_url(base_url or environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+    return ApiSettings(base_url=url, token=token, token_source=source or "argument")
+
+
+def redact(text: str, *secrets: str | None) -> str:
+    """``text`` with every secret replaced; used on anything that might echo a header."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "<redacted>")
+    return text

@@ -1,0 +1,160 @@
+"""The API token pasted in ComfyUI's settings: kept in one owner-only file, never shown in full.
+
+The file lives in ``<ComfyUI user directory>/runcomfy/``, beside (not inside) ``user/default``,
+because ComfyUI serves ``user/<user>/`` to the browser through its ``/userdata`` routes. It is
+never written into a workflow, and the browser only ever gets ``mask(token)`` back.
+
+Which token is used follows one order everywhere (the node and the settings routes share
+``resolve_token``): the saved token, then ``RUNCOMFY_API_TOKEN``, then ``RUNCOMFY_TOKEN``.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import stat
+import tempfile
+from pathlib import Path
+from typing import Mapping
+
+from .errors import InvalidInputError
+
+log = logging.getLogger("runcomfy_kling3")
+
+SOURCE_SETTINGS = "settings"
+TOKEN_ENVS = ("RUNCOMFY_API_TOKEN", "RUNCOMFY_TOKEN")
+MAX_TOKEN_CHARS = 4096
+FILE_MODE = 0o600
+DIR_MODE = 0o700
+_MASK_PREFIX = "\u2022" * 4  # "••••"
+_POSIX = os.name == "posix"
+
+
+def mask(token: str | None) -> str:
+    """``"••••abcd"``: at most the last 4 characters, fewer for short tokens, "" for none."""
+    if not token:
+        return ""
+    shown = min(4, len(token) // 4)
+    return _MASK_PREFIX + (token[-shown:] if shown else "")
+
+
+def resolve_token(saved: str | None, environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """``(token, source)``: the saved token, else the first non-blank environment variable.
+
+    ``source`` is ``"settings"``, ``"RUNCOMFY_API_TOKEN"``, ``"RUNCOMFY_TOKEN"`` or ``None``.
+    """
+    environ = os.environ if environ is None else environ
+    if saved and saved.strip():
+        return saved.strip(), SOURCE_SETTINGS
+    for name in TOKEN_ENVS:
+        value = (environ.get(name) or "").strip()
+        if value:
+            return value, name
+    return None, None
+
+
+def check_token_text(token: object) -> str:
+    """The token stripped of surrounding whitespace; ``InvalidInputError`` (masked) otherwise."""
+    if not isinstance(token, str):
+        raise InvalidInputError("token", "must be text", type(token).__name__, hint=_PASTE_HINT)
+    token = token.strip()
+    if not token:
+        raise InvalidInputError("token", "must not be empty", "", hint=_PASTE_HINT)
+    if len(token) > MAX_TOKEN_CHARS:
+        raise InvalidInputError("token", f"must be at most {MAX_TOKEN_CHARS} characters",
+                                f"{len(token)} characters", hint=_PASTE_HINT)
+    if any(ch.isspace() or not ch.isprintable() for ch in token):
+        # Never echo the value: it is (part of) a secret. The mask is enough to recognise it.
+        raise InvalidInputError("token", "must be a single line without spaces or control characters",
+                                mask(token), hint=_PASTE_HINT)
+    return token
+
+
+_PASTE_HINT = "Paste the API key exactly as shown on https://www.runcomfy.com/profile"
+
+
+class TokenStore:
+    """One token in one file. Holds no copy of the token, so nothing can leak through ``repr``."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def __repr__(self) -> str:
+        return f"TokenStore({str(self.path)!r})"
+
+    def load(self) -> str | None:
+        """The saved token, or ``None`` when there is none (or it cannot be read)."""
+        try:
+            info = self.path.stat()
+            text = self.path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("RunComfy: the saved API token in %s cannot be read (%s); using the "
+                        "environment instead", self.path, type(exc).__name__)
+            return None
+        if _POSIX and info.st_mode & 0o077:
+            # Someone loosened it (a copy, a backup restore): close it again rather than refuse.
+            self._chmod(self.path, FILE_MODE)
+        token = text.strip()
+        return token or None
+
+    def save(self, token: str) -> None:
+        """Replace the saved token atomically; the file is 0600 from its first byte."""
+        token = check_token_text(token)
+        self._ensure_dir()
+        fd, tmp_name = tempfile.mkstemp(prefix=".api_token-", suffix=".tmp", dir=self.path.parent)
+        try:
+            # mkstemp creates the file 0600 already; fchmod makes it so whatever the platform did.
+            if _POSIX:
+                os.fchmod(fd, FILE_MODE)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                fd = -1
+                handle.write(token + "\n")
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp_name, self.path)
+        except BaseException:
+            if fd >= 0:
+                os.close(fd)
+            try:
+                os.unlink(tmp_name)
+            except OSError:
+                pass
+            raise
+        self._fsync_dir()
+
+    def clear(self) -> None:
+        """Forget the saved token (the environment variables, if any, apply again)."""
+        try:
+            self.path.unlink()
+        except FileNotFoundError:
+            return
+        self._fsync_dir()
+
+    def _ensure_dir(self) -> None:
+        directory = self.path.parent
+        directory.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+        if _POSIX and stat.S_IMODE(directory.stat().st_mode) != DIR_MODE:
+            # Only our own folder is tightened; the ComfyUI user directory above it is left alone.
+            self._chmod(directory, DIR_MODE)
+
+    def _fsync_dir(self) -> None:
+        if not _POSIX:
+            return
+        try:
+            fd = os.open(self.path.parent, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _chmod(path: Path, mode: int) -> None:
+        try:
+            os.chmod(path, mode)
+        except OSError as exc:
+            log.warning("RunComfy: could not restrict permissions of %s (%s)", path, type(exc).__name__)

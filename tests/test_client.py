@@ -1,0 +1,324 @@
+"""The RunComfy client over real loopback HTTP against the sandbox, with faults injected."""
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+import time
+
+import pytest
+
+from pack_loader import pack_module
+
+client_mod = pack_module("core.client")
+config = pack_module("core.config")
+errors = pack_module("core.errors")
+job = pack_module("core.job")
+
+MODEL = "kling/kling-3.0/pro/text-to-video"
+BODY = {"prompt": "a red fox runs through snow", "duration": 3, "aspect_ratio": "16:9",
+        "cfg_scale": 0.5, "sound": False}
+TOKEN = "sandbox-token"
+
+
+def make_client(sandbox, token=TOKEN, attempts=3):
+    settings = config.ApiSettings(base_url=sandbox.api_base, token=token)
+    return client_mod.RunComfyClient(settings, attempts=attempts)
+
+
+def api_requests(sandbox, path_part):
+    return [r for r in sandbox.requests if r.origin == "api" and path_part in r.path]
+
+
+def submits(sandbox):
+    return [r for r in sandbox.requests if r.origin == "api" and r.method == "POST" and r.path.startswith("/v1/models/")]
+
+
+def test_submit_wait_reports_each_change_and_returns_the_video(sandbox):
+    sandbox.settings.queue_position_start = 2
+    updates = []
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        result = handle.wait(updates.append, poll_interval=0.05)
+    assert result.request_id == handle.request_id
+    assert result.video_url.startswith(sandbox.files_base)
+    phases = [u.status.phase for u in updates]
+    assert phases[0] == "queued" and "generating" in phases and phases[-1] == "completed"
+    assert all(u.request_id == handle.request_id for u in updates)
+    assert [u.elapsed_s for u in updates] == sorted(u.elapsed_s for u in updates)
+    positions = [u.status.position for u in updates if u.status.phase == "queued"]
+    assert positions == sorted(positions, reverse=True) and len(set(positions)) == len(positions)
+    for r in sandbox.requests:
+        assert r.headers.get("Authorization") == f"Bearer {TOKEN}"
+    assert result.cost_usd == pytest.approx(3 * 0.112)
+
+
+def test_missing_token_fails_before_any_request(sandbox, monkeypatch):
+    env = {"RUNCOMFY_API_BASE": sandbox.api_base}
+    with pytest.raises(errors.MissingTokenError) as info:
+        client_mod.RunComfyClient.from_env(environ=env)
+    assert "RUNCOMFY_API_TOKEN" in str(info.value) and "runcomfy.com" in str(info.value)
+    assert sandbox.requests == []
+
+
+def test_token_precedence_and_base_url_from_environment(sandbox):
+    env = {"RUNCOMFY_API_BASE": sandbox.api_base, "RUNCOMFY_TOKEN": "sandbox-token-2",
+           "RUNCOMFY_API_TOKEN": TOKEN}
+    with client_mod.RunComfyClient.from_env(environ=env) as client:
+        client.submit(MODEL, BODY)
+    assert submits(sandbox)[0].headers["Authorization"] == f"Bearer {TOKEN}"
+    env.pop("RUNCOMFY_API_TOKEN")
+    assert client_mod.RunComfyClient.from_env(environ=env).settings.token == "sandbox-token-2"
+
+
+@pytest.mark.parametrize("url", ["http://example.com", "ftp://127.0.0.1", "http://10.0.0.5:8000"])
+def test_plain_http_only_for_loopback(url):
+    with pytest.raises(errors.ConfigurationError, match="RUNCOMFY_API_BASE"):
+        config.check_base_url(url)
+    assert config.check_base_url("http://127.0.0.1:8765/") == "http://127.0.0.1:8765"
+    assert config.check_base_url("http://localhost:1").startswith("http://localhost")
+
+
+@pytest.mark.parametrize("token, error", [("wrong-token", "AuthenticationError"),
+                                          ("sandbox-no-balance", "InsufficientBalanceError")])
+def test_account_errors_on_submit(sandbox, token, error):
+    with make_client(sandbox, token=token) as client, pytest.raises(getattr(errors, error)) as info:
+        client.submit(MODEL, BODY)
+    assert token not in str(info.value)
+    assert len(submits(sandbox)) == 1
+
+
+def test_input_rejected_lists_the_servers_detail(sandbox):
+    with make_client(sandbox) as client, pytest.raises(errors.InputRejectedError) as info:
+        client.submit(MODEL, dict(BODY, duration=99, colour="blue"))
+    text = str(info.value)
+    assert "duration" in text and "colour" in text
+
+
+def test_unknown_model(sandbox):
+    with make_client(sandbox) as client, pytest.raises(errors.UnknownModelError):
+        client.submit("kling/nope", BODY)
+
+
+def test_unknown_and_foreign_request_ids(sandbox):
+    with make_client(sandbox) as client:
+        with pytest.raises(errors.RequestNotFoundError) as info:
+            client.handle("no-such-id").status()
+        assert "no-such-id" in str(info.value)
+        handle = client.submit(MODEL, BODY)
+    with make_client(sandbox, token="sandbox-token-2") as other:
+        with pytest.raises(errors.PermissionDeniedError) as info:
+            other.handle(handle.request_id).status()
+    assert handle.request_id in str(info.value)
+
+
+def test_expired_request_names_its_id(sandbox):
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        sandbox.expire(handle.request_id)
+        with pytest.raises(errors.RequestNotFoundError) as info:
+            handle.wait(poll_interval=0.05)
+    assert handle.request_id in str(info.value)
+
+
+def test_submit_429_is_retried_after_retry_after(sandbox):
+    sandbox.faults.add("submit", "http_429", count=2, retry_after=1)
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+    sent = submits(sandbox)
+    assert len(sent) == 3 and len(sandbox.submissions) == 1
+    assert sent[1].time - sent[0].time >= 0.9 and sent[2].time - sent[1].time >= 0.9
+    assert handle.request_id
+
+
+def test_persistent_429_becomes_rate_limited_error(sandbox):
+    sandbox.faults.add("submit", "http_429", count=10, retry_after=0)
+    with make_client(sandbox, attempts=2) as client, pytest.raises(errors.RateLimitedError):
+        client.submit(MODEL, BODY)
+    assert len(submits(sandbox)) == 3 and sandbox.submissions == []
+
+
+def test_submit_503_is_retried_but_500_is_not(sandbox):
+    sandbox.faults.add("submit", "http_503", count=1)
+    with make_client(sandbox) as client:
+        client.submit(MODEL, BODY)
+        assert len(submits(sandbox)) == 2
+        sandbox.faults.add("submit", "http_500", count=1)
+        with pytest.raises(errors.ServerError):
+            client.submit(MODEL, BODY)
+    assert len(submits(sandbox)) == 3
+
+
+@pytest.mark.parametrize("fault", ["drop", "drop_after_accept", "malformed_json"])
+def test_ambiguous_submit_is_never_resent(sandbox, fault):
+    sandbox.faults.add("submit", fault, count=1)
+    with make_client(sandbox) as client, pytest.raises(errors.SubmissionOutcomeUnknownError) as info:
+        client.submit(MODEL, BODY)
+    assert len(submits(sandbox)) == 1
+    assert "history" in str(info.value)
+
+
+def test_submit_read_timeout_is_ambiguous_and_not_resent(sandbox):
+    sandbox.faults.add("submit", "slow", count=1, delay=2.0)
+    with make_client(sandbox) as client:
+        client.submit_timeout = (5.0, 0.5)
+        with pytest.raises(errors.SubmissionOutcomeUnknownError):
+            client.submit(MODEL, BODY)
+    assert len(submits(sandbox)) == 1
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_connection_refused_is_retried_until_the_api_is_up(sandbox_factory):
+    port = free_port()
+    settings = config.ApiSettings(base_url=f"http://127.0.0.1:{port}", token=TOKEN)
+    late = sandbox_factory(api_port=port)
+    starter = threading.Timer(0.8, late.start)
+    starter.start()
+    try:
+        with client_mod.RunComfyClient(settings, attempts=6) as client:
+            handle = client.submit(MODEL, BODY)
+        assert handle.request_id and len(late.submissions) == 1
+    finally:
+        starter.join()
+        late.stop()
+
+
+def test_api_down_is_unreachable_not_ambiguous():
+    settings = config.ApiSettings(base_url=f"http://127.0.0.1:{free_port()}", token=TOKEN)
+    with client_mod.RunComfyClient(settings, attempts=1) as client, \
+            pytest.raises(errors.ApiUnreachableError, match="nothing was charged"):
+        client.submit(MODEL, BODY)
+
+
+@pytest.mark.parametrize("fault", ["http_500", "http_502", "http_503", "drop", "malformed_json", "error_code_200", "http_429"])
+def test_transient_status_faults_are_survived(sandbox, fault):
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        sandbox.faults.add("status", fault, count=2, retry_after=0)
+        result = handle.wait(poll_interval=0.05)
+    assert result.video_url
+
+
+def test_persistent_status_errors_end_with_the_request_id(sandbox, monkeypatch):
+    monkeypatch.setattr(job, "MAX_FAILED_POLLS", 2)
+    with make_client(sandbox, attempts=0) as client:
+        handle = client.submit(MODEL, BODY)
+        sandbox.faults.add("status", "http_500", count=100)
+        with pytest.raises(errors.ServerError) as info:
+            handle.wait(poll_interval=0.05)
+    assert handle.request_id in str(info.value)
+
+
+def test_failed_job_carries_reason_and_id(sandbox):
+    sandbox.settings.job_outcome = "failed"
+    sandbox.settings.failure_error = "content policy violation"
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        with pytest.raises(errors.JobFailedError) as info:
+            handle.wait(poll_interval=0.05)
+    assert "content policy violation" in str(info.value) and handle.request_id in str(info.value)
+
+
+def test_stop_while_queued_cancels_the_remote_job(sandbox):
+    sandbox.settings.queue_seconds = 30
+    stop = threading.Event()
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        threading.Timer(0.3, stop.set).start()
+        with pytest.raises(errors.StoppedError) as info:
+            handle.wait(should_stop=stop.is_set, poll_interval=0.05)
+        assert info.value.remote_cancelled is True
+        assert isinstance(handle.status(), job.Cancelled)
+    assert handle.request_id in str(info.value)
+
+
+def test_stop_while_generating_says_it_cannot_be_cancelled(sandbox):
+    sandbox.settings.queue_seconds = 0
+    sandbox.settings.run_seconds = 30
+    stop = threading.Event()
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        threading.Timer(0.3, stop.set).start()
+        with pytest.raises(errors.StoppedError) as info:
+            handle.wait(should_stop=stop.is_set, poll_interval=0.05)
+    assert info.value.remote_cancelled is False
+    assert "charged" in str(info.value) and handle.request_id in str(info.value)
+
+
+def test_stop_interrupts_a_long_retry_after(sandbox):
+    stop = threading.Event()
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        sandbox.faults.add("status", "http_429", count=5, retry_after=60)
+        threading.Timer(0.3, stop.set).start()
+        began = time.monotonic()
+        with pytest.raises(errors.StoppedError):
+            handle.wait(should_stop=stop.is_set, poll_interval=0.05)
+    assert time.monotonic() - began < 10  # a wait of 60 s was cut short
+
+
+def test_job_cancelled_elsewhere(sandbox):
+    sandbox.settings.queue_seconds = 30
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        assert handle.cancel() is True
+        with pytest.raises(errors.JobCancelledError) as info:
+            handle.wait(poll_interval=0.05)
+    assert handle.request_id in str(info.value)
+
+
+def test_wait_timeout_names_the_request(sandbox):
+    sandbox.settings.run_seconds = 30
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        with pytest.raises(errors.WaitTimeoutError) as info:
+            handle.wait(poll_interval=0.05, timeout=0.5)
+    assert handle.request_id in str(info.value)
+
+
+def test_at_most_one_status_request_per_interval_and_completion_noticed_promptly(sandbox):
+    sandbox.settings.queue_seconds = 0.2
+    sandbox.settings.run_seconds = 0.8
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        handle.wait(poll_interval=0.3)
+    polls = api_requests(sandbox, "/status")
+    gaps = [b.time - a.time for a, b in zip(polls, polls[1:])]
+    assert min(gaps) >= 0.25
+    finished = sandbox.job(handle.request_id)["finished_at_monotonic"]
+    assert polls[-1].time - finished <= 0.3 + 0.15
+
+
+def test_token_never_in_logs_exceptions_or_reprs(sandbox, caplog):
+    secret = "sandbox-token"
+    caplog.set_level(logging.DEBUG)
+    texts = []
+    with make_client(sandbox, token=secret) as client:
+        texts += [repr(client), repr(client.settings), repr(client._reads.auth)]
+        handle = client.submit(MODEL, BODY)
+        texts.append(repr(handle))
+        sandbox.faults.add("status", "http_500", count=1)
+        handle.wait(poll_interval=0.05)
+        for call in (lambda: client.handle("missing").status(),
+                     lambda: client.submit(MODEL, dict(BODY, prompt=" "))):
+            with pytest.raises(errors.RunComfyError) as info:
+                call()
+            texts += [str(info.value), repr(info.value)]
+    with make_client(sandbox, token="wrong-secret-value") as client, pytest.raises(errors.RunComfyError) as info:
+        client.submit(MODEL, BODY)
+    texts += [str(info.value), repr(info.value)]
+    texts += [record.getMessage() for record in caplog.records]
+    assert texts and not any(secret in t or "wrong-secret-value" in t for t in texts)
+
+
+def test_token_is_not_sent_to_other_hosts(sandbox):
+    with make_client(sandbox) as client:
+        response = client._reads.get(sandbox.files_base + "/files/none/none.mp4")
+    assert response.status_code == 404
+    file_requests = [r for r in sandbox.requests if r.origin == "files"]
+    assert file_requests and all("Authorization" not in r.headers for r in file_requests)

@@ -1,0 +1,170 @@
+"""The saved API token: owner-only file, atomic replace, masking, and which token wins."""
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from pack_loader import pack_module
+
+token_store = pack_module("core.token_store")
+errors = pack_module("core.errors")
+TokenStore, mask, resolve_token = token_store.TokenStore, token_store.mask, token_store.resolve_token
+
+TOKEN = "rc_live_0123456789abcdefWXYZ"
+posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# --- store ----------------------------------------------------------------------------------------
+
+def test_nothing_saved_loads_none(tmp_path):
+    assert TokenStore(tmp_path / "runcomfy" / "api_token").load() is None
+
+
+def test_save_then_load_round_trips_and_strips_whitespace(tmp_path):
+    store = TokenStore(tmp_path / "runcomfy" / "api_token")
+    store.save(f"  {TOKEN}\n")
+    assert store.load() == TOKEN
+    assert TokenStore(store.path).load() == TOKEN  # a new process reads the same file
+
+
+@posix_only
+def test_file_is_0600_and_its_folder_0700_even_with_a_permissive_umask(tmp_path):
+    user_dir = tmp_path / "user"
+    user_dir.mkdir()
+    os.chmod(user_dir, 0o755)
+    old = os.umask(0)
+    try:
+        store = TokenStore(user_dir / "runcomfy" / "api_token")
+        store.save(TOKEN)
+    finally:
+        os.umask(old)
+    assert mode(store.path) == 0o600
+    assert mode(store.path.parent) == 0o700
+    assert mode(user_dir) == 0o755  # ComfyUI's user directory is not ours to change
+
+
+@posix_only
+def test_existing_open_folder_is_tightened(tmp_path):
+    folder = tmp_path / "runcomfy"
+    folder.mkdir(mode=0o777)
+    os.chmod(folder, 0o777)
+    TokenStore(folder / "api_token").save(TOKEN)
+    assert mode(folder) == 0o700
+
+
+@posix_only
+def test_a_loosened_file_is_closed_again_on_load(tmp_path):
+    store = TokenStore(tmp_path / "api_token")
+    store.save(TOKEN)
+    os.chmod(store.path, 0o644)
+    assert store.load() == TOKEN
+    assert mode(store.path) == 0o600
+
+
+def test_save_replaces_atomically_and_leaves_no_temporary_files(tmp_path):
+    store = TokenStore(tmp_path / "runcomfy" / "api_token")
+    store.save(TOKEN)
+    store.save("second-token-value-1234")
+    assert store.load() == "second-token-value-1234"
+    assert sorted(p.name for p in store.path.parent.iterdir()) == ["api_token"]
+
+
+@pytest.mark.parametrize("bad", ["", "   ", "\n\t", "two\nlines-token", "with space-token", "tab\there", "nul\x00x"])
+def test_empty_multi_line_or_spaced_tokens_are_refused_and_nothing_is_written(tmp_path, bad):
+    store = TokenStore(tmp_path / "runcomfy" / "api_token")
+    store.save(TOKEN)
+    with pytest.raises(errors.InvalidInputError) as info:
+        store.save(bad)
+    assert store.load() == TOKEN
+    assert info.value.field == "token"
+
+
+def test_refusal_message_never_contains_the_token(tmp_path):
+    secret = "secretpart-" + "x" * 20 + "\nsecond-line-SECRET"
+    with pytest.raises(errors.InvalidInputError) as info:
+        TokenStore(tmp_path / "api_token").save(secret)
+    assert "secretpart" not in str(info.value) and "SECRET" not in str(info.value)
+    assert "token" in str(info.value)
+
+
+def test_non_text_token_is_refused(tmp_path):
+    with pytest.raises(errors.InvalidInputError):
+        TokenStore(tmp_path / "api_token").save(None)  # type: ignore[arg-type]
+
+
+def test_clear_forgets_and_is_idempotent(tmp_path):
+    store = TokenStore(tmp_path / "api_token")
+    store.save(TOKEN)
+    store.clear()
+    assert store.load() is None
+    store.clear()
+
+
+def test_repr_shows_no_token(tmp_path):
+    store = TokenStore(tmp_path / "api_token")
+    store.save(TOKEN)
+    assert TOKEN not in repr(store) and TOKEN[-4:] not in repr(store)
+
+
+@posix_only
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_file_counts_as_not_saved(tmp_path):
+    store = TokenStore(tmp_path / "api_token")
+    store.save(TOKEN)
+    os.chmod(store.path, 0)
+    try:
+        assert store.load() is None
+    finally:
+        os.chmod(store.path, 0o600)
+
+
+# --- mask -----------------------------------------------------------------------------------------
+
+def test_mask_shows_at_most_the_last_four_characters():
+    assert mask(TOKEN) == "\u2022\u2022\u2022\u2022WXYZ"
+    assert mask(None) == "" and mask("") == ""
+    for token in ("abcdefgh", "abc", "abcdefghijkl", "x" * 200):
+        shown = mask(token)[4:]
+        assert len(shown) <= min(4, len(token) // 4)
+        assert token.endswith(shown)
+    assert mask("abc") == "\u2022\u2022\u2022\u2022"  # a short token shows nothing at all
+
+
+# --- precedence -----------------------------------------------------------------------------------
+
+def test_saved_token_wins_over_both_environment_variables():
+    env = {"RUNCOMFY_API_TOKEN": "env-api", "RUNCOMFY_TOKEN": "env-cli"}
+    assert resolve_token("saved", env) == ("saved", "settings")
+
+
+def test_then_runcomfy_api_token_then_runcomfy_token():
+    assert resolve_token(None, {"RUNCOMFY_API_TOKEN": "env-api", "RUNCOMFY_TOKEN": "env-cli"}) == (
+        "env-api", "RUNCOMFY_API_TOKEN")
+    assert resolve_token(None, {"RUNCOMFY_TOKEN": "env-cli"}) == ("env-cli", "RUNCOMFY_TOKEN")
+    assert resolve_token(None, {}) == (None, None)
+
+
+def test_blank_values_are_ignored_and_values_are_stripped():
+    env = {"RUNCOMFY_API_TOKEN": "   ", "RUNCOMFY_TOKEN": " env-cli \n"}
+    assert resolve_token("  ", env) == ("env-cli", "RUNCOMFY_TOKEN")
+    assert resolve_token("", {"RUNCOMFY_API_TOKEN": ""}) == (None, None)
+
+
+def test_default_environment_is_the_process_environment(monkeypatch):
+    monkeypatch.setenv("RUNCOMFY_API_TOKEN", "from-process")
+    monkeypatch.delenv("RUNCOMFY_TOKEN", raising=False)
+    assert resolve_token(None) == ("from-process", "RUNCOMFY_API_TOKEN")
+
+
+def test_client_settings_use_the_same_precedence(monkeypatch):
+    config = pack_module("core.config")
+    settings = config.load_settings("saved-token", {"RUNCOMFY_API_TOKEN": "env-token"})
+    assert settings.token == "saved-token" and settings.token_source == "settings"
+    assert "saved-token" not in repr(settings)
+

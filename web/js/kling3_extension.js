@@ -1,0 +1,171 @@
+// ComfyUI frontend extension for the RunComfy Kling 3.0 nodes:
+//  * a panel on "Kling 3.0 Pro Text to Video (RunComfy)": cost estimate, multi-shot timeline
+//    with a warning when the shots do not add up to `duration`, live status of a run;
+//  * the "RunComfy API token" settings entry (see kling3_settings.js).
+// The video preview after a run is ComfyUI's own: the node returns the same `ui` payload as
+// SaveVideo ({images: [{filename, subfolder, type}], animated: [true]}).
+
+import { app } from "../../../scripts/app.js";
+import { api } from "../../../scripts/api.js";
+import { DEFAULT_PRICING, EVENT, NODE_TYPES, resolveExecutionId } from "./kling3_logic.js";
+import { Kling3Panel } from "./kling3_panel.js";
+import { SETTING_ID, tokenSettingElement } from "./kling3_settings.js";
+
+const PRICING_ROUTE = "/runcomfy/kling3/pricing";
+const ETA_ROUTE = "/runcomfy/kling3/eta";
+const REFRESH_MS = 250;
+const ETA_MAX_AGE_MS = 5 * 60 * 1000;
+// ComfyUI's own status-text widget: our panel shows the same text with a running clock,
+// so on nodes that have the panel the duplicate is removed.
+const NATIVE_TEXT_PREVIEW = "$$node-text-preview";
+
+const panels = new Set();
+let pricing = DEFAULT_PRICING;
+const etaCache = new Map();   // duration -> {value, at, pending}
+
+/** JSON from one of the pack's routes; throws an Error carrying the server's message. */
+async function request(path, { method = "GET", body } = {}) {
+  const options = { method, cache: "no-store" };
+  if (method !== "GET") {
+    options.headers = { "Content-Type": "application/json" };
+    options.body = JSON.stringify(body ?? {});
+  }
+  const response = await api.fetchApi(path, options);
+  let data = null;
+  try {
+    data = await response.json();
+  } catch {
+    data = null;
+  }
+  if (!response.ok) throw new Error(data?.error || `HTTP ${response.status} from ${path}`);
+  return data;
+}
+
+async function loadPricing() {
+  try {
+    const answer = await request(PRICING_ROUTE);
+    if (answer && typeof answer.per_second_usd === "number") pricing = answer;
+  } catch (error) {
+    console.warn("[RunComfy Kling 3.0] prices unavailable, using the list prices:", error);
+  }
+  refreshAll();
+}
+
+/** Typical generating seconds for `duration` (undefined while being fetched). */
+function typicalSeconds(duration) {
+  const entry = etaCache.get(duration);
+  const now = Date.now();
+  if (!entry || (!entry.pending && now - entry.at > ETA_MAX_AGE_MS)) {
+    etaCache.set(duration, { value: entry?.value, at: now, pending: true });
+    request(`${ETA_ROUTE}?duration=${encodeURIComponent(duration)}`)
+      .then((answer) => etaCache.set(duration, { value: answer?.eta_s ?? null, at: Date.now(), pending: false }))
+      .catch(() => etaCache.set(duration, { value: null, at: Date.now(), pending: false }));
+  }
+  return entry?.value;
+}
+
+const services = { pricing: () => pricing, typicalSeconds };
+
+function refreshAll() {
+  const now = Date.now();
+  for (const panel of panels) {
+    try {
+      panel.refresh(now);
+    } catch (error) {
+      console.warn("[RunComfy Kling 3.0] panel update failed:", error);
+    }
+  }
+}
+
+function removeNativeTextPreview(node) {
+  const index = node.widgets?.findIndex((w) => w.name === NATIVE_TEXT_PREVIEW) ?? -1;
+  if (index < 0) return;
+  node.widgets[index].onRemove?.();
+  node.widgets.splice(index, 1);
+  node.setDirtyCanvas?.(true, true);
+}
+
+function nodeForExecutionId(executionId) {
+  const root = app.rootGraph ?? app.graph;
+  return resolveExecutionId(root, executionId,
+    (graph, id) => graph?.getNodeById?.(id) ?? graph?.getNodeById?.(Number(id)) ?? null,
+    (node) => node.subgraph ?? null);
+}
+
+function panelFor(executionId) {
+  const node = nodeForExecutionId(executionId);
+  // The type check guards against another workflow tab being open (same id, other node).
+  if (!node || (node.comfyClass ?? node.type) !== NODE_TYPES.textToVideo) return null;
+  return node.runcomfyKling3Panel ?? null;
+}
+
+function onStatus(event) {
+  const payload = event.detail;
+  if (!payload || payload.node === null || payload.node === undefined) return;
+  const panel = panelFor(payload.node);
+  if (!panel) return;
+  panel.setStatus(payload);
+  if (payload.phase === "done") etaCache.clear();  // a new sample changes the typical time
+  // The native text is sent right after this event: remove it once it has been added.
+  setTimeout(() => removeNativeTextPreview(panel.node), 0);
+}
+
+function attachPanel(node) {
+  if (node.runcomfyKling3Panel) return;
+  const panel = new Kling3Panel(node, services);
+  node.runcomfyKling3Panel = panel;
+  panels.add(panel);
+  const onRemoved = node.onRemoved;
+  node.onRemoved = function (...args) {
+    panels.delete(panel);
+    return onRemoved?.apply(this, args);
+  };
+  panel.refresh();
+}
+
+app.registerExtension({
+  name: "RunComfy.Kling3",
+
+  settings: [
+    {
+      id: SETTING_ID,
+      category: ["RunComfy", "Kling 3.0", "API token"],
+      name: "RunComfy API token",
+      tooltip: "Stored on the ComfyUI server (owner-only file in the user directory), never in "
+        + "workflows. Used before RUNCOMFY_API_TOKEN and RUNCOMFY_TOKEN.",
+      defaultValue: "",
+      // A custom element: the setting's own value stays empty (see kling3_settings.js).
+      type: () => tokenSettingElement(request, loadPricing),
+    },
+  ],
+
+  async setup() {
+    api.addEventListener(EVENT, onStatus);
+    api.addEventListener("progress_text", (event) => {
+      const panel = panelFor(event.detail?.nodeId);
+      if (panel) setTimeout(() => removeNativeTextPreview(panel.node), 0);
+    });
+    for (const name of ["execution_success", "execution_error", "execution_interrupted"]) {
+      api.addEventListener(name, () => {
+        for (const panel of panels) panel.freeze();
+      });
+    }
+    setInterval(refreshAll, REFRESH_MS);
+    loadPricing();
+  },
+
+  async beforeRegisterNodeDef(nodeType, nodeData) {
+    if (nodeData?.name !== NODE_TYPES.textToVideo) return;
+    const onExecuted = nodeType.prototype.onExecuted;
+    nodeType.prototype.onExecuted = function (output) {
+      // ComfyUI draws the video preview from `output`; here only the panel's clocks stop.
+      const result = onExecuted?.apply(this, arguments);
+      this.runcomfyKling3Panel?.freeze();
+      return result;
+    };
+  },
+
+  nodeCreated(node) {
+    if ((node.comfyClass ?? node.type) === NODE_TYPES.textToVideo) attachPanel(node);
+  },
+});

@@ -1,0 +1,246 @@
+// The panel on the text-to-video node: cost estimate, multi-shot timeline, live status.
+// One DOM widget (not serialised: nothing of it enters the workflow or the prompt), redrawn
+// only when what it shows changes. Works in the canvas and in the Vue node renderer.
+
+import {
+  buildTimeline, collectSegments, costEstimate, liveStatus, NODE_TYPES, typicalTimeText,
+} from "./kling3_logic.js";
+
+export const PANEL_WIDGET = "runcomfy_kling3_panel";
+const BYPASS_MODE = 4;
+const BLOCK_COLORS = ["#4f7cff", "#2fb38a", "#d08a2c", "#b05bd6", "#d04f6a", "#3aa6c9"];
+
+const STYLE = `
+.rk3-panel { font: 11px/1.45 sans-serif; color: var(--fg-color, #ddd); padding: 2px 4px 4px;
+  box-sizing: border-box; display: flex; flex-direction: column; gap: 4px; overflow: hidden; }
+.rk3-muted { color: var(--descrip-text, #999); }
+.rk3-row { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.rk3-bar { position: relative; height: 18px; border-radius: 3px; overflow: hidden;
+  background: var(--comfy-input-bg, #222); border: 1px solid var(--border-color, #444); }
+.rk3-block { position: absolute; top: 0; bottom: 0; color: #fff; font-size: 10px; line-height: 18px;
+  text-align: center; white-space: nowrap; overflow: hidden; text-overflow: clip;
+  border-right: 1px solid rgba(0,0,0,.45); box-sizing: border-box; }
+.rk3-block.rk3-over { background-image: repeating-linear-gradient(45deg, rgba(255,60,60,.55) 0 4px, transparent 4px 8px); }
+.rk3-gap { position: absolute; top: 0; bottom: 0; border: 1px dashed #e0a030; box-sizing: border-box; }
+.rk3-marker { position: absolute; top: -2px; bottom: -2px; width: 2px; background: #fff; opacity: .9; }
+.rk3-warn { color: #f0b040; white-space: normal; display: -webkit-box; -webkit-line-clamp: 2;
+  -webkit-box-orient: vertical; overflow: hidden; }
+.rk3-status { display: flex; align-items: center; gap: 6px; }
+.rk3-dot { width: 8px; height: 8px; border-radius: 50%; flex: none; background: #888; }
+.rk3-dot.rk3-run { background: #4f9cff; animation: rk3-pulse 1.2s ease-in-out infinite; }
+.rk3-dot.rk3-done { background: #2fb38a; } .rk3-dot.rk3-failed { background: #e0564f; }
+.rk3-status-text { flex: 1; white-space: normal; display: -webkit-box; -webkit-line-clamp: 3;
+  -webkit-box-orient: vertical; overflow: hidden; user-select: text; }
+.rk3-progress { height: 3px; border-radius: 2px; background: var(--border-color, #444); overflow: hidden; }
+.rk3-progress > div { height: 100%; background: #4f9cff; transition: width .25s linear; }
+@keyframes rk3-pulse { 50% { opacity: .35; } }
+`;
+
+let styleAdded = false;
+function addStyle() {
+  if (styleAdded) return;
+  const style = document.createElement("style");
+  style.textContent = STYLE;
+  document.head.appendChild(style);
+  styleAdded = true;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// --- reading the graph ---------------------------------------------------------------------
+
+function widgetOf(node, name) {
+  return node.widgets?.find((w) => w.name === name);
+}
+
+function inputLinked(node, name) {
+  const input = node.inputs?.find((i) => i.name === name);
+  return input?.link !== null && input?.link !== undefined;
+}
+
+/** A widget's value, or null when a link feeds that input (its widget value is then stale). */
+export function widgetValue(node, name) {
+  if (inputLinked(node, name)) return null;
+  const widget = widgetOf(node, name);
+  return widget ? widget.value : null;
+}
+
+/** The node linked to `node`'s input `name`, through legacy "Reroute" nodes; null if none. */
+export function upstreamNode(node, name) {
+  let current = node;
+  let inputName = name;
+  for (let hops = 0; hops < 64; hops++) {
+    const input = inputName === null ? current.inputs?.[0] : current.inputs?.find((i) => i.name === inputName);
+    if (!input || input.link === null || input.link === undefined) return null;
+    const graph = current.graph;
+    const link = graph?.getLink ? graph.getLink(input.link) : graph?.links?.[input.link];
+    const origin = link ? graph.getNodeById(link.origin_id) : null;
+    if (!origin) return null;
+    if (origin.type !== "Reroute") return origin;
+    current = origin;
+    inputName = null;
+  }
+  return null;
+}
+
+export function readSegment(node) {
+  if ((node.comfyClass ?? node.type) !== NODE_TYPES.segment) return null;
+  if (node.mode === BYPASS_MODE) return { skip: true };
+  const prompt = widgetValue(node, "prompt");
+  const duration = Number(widgetValue(node, "duration"));
+  return { prompt: typeof prompt === "string" ? prompt : null,
+    duration: inputLinked(node, "duration") || !Number.isFinite(duration) ? null : duration };
+}
+
+// --- the panel -----------------------------------------------------------------------------
+
+export class Kling3Panel {
+  /** services: {pricing(): object, typicalSeconds(duration): number|null|undefined} */
+  constructor(node, services) {
+    addStyle();
+    this.node = node;
+    this.services = services;
+    this.status = null;        // {payload, receivedAt, frozen}
+    this.renderedKey = "";
+    this.height = 24;
+    this.element = el("div");
+    this.inner = el("div", "rk3-panel");  // its natural height is what the widget needs
+    this.element.append(this.inner);
+    this.widget = node.addDOMWidget(PANEL_WIDGET, "runcomfy_kling3_panel", this.element, {
+      serialize: false, hideOnZoom: false,
+      getValue: () => undefined, setValue: () => {},
+      getMinHeight: () => this.height, getMaxHeight: () => this.height,
+    });
+    this.widget.serialize = false;
+  }
+
+  setStatus(payload) {
+    this.status = { payload, receivedAt: Date.now(), frozen: false };
+    this.refresh();
+  }
+
+  /** Stop the clocks (the prompt ended without a final event for this node). */
+  freeze() {
+    if (this.status && !this.status.frozen) {
+      this.status.frozen = true;
+      this.refresh();
+    }
+  }
+
+  model(now) {
+    const node = this.node;
+    const duration = widgetValue(node, "duration");
+    const sound = widgetValue(node, "sound");
+    const cost = costEstimate(duration, sound, this.services.pricing());
+    const typical = Number.isFinite(duration) ? typicalTimeText(this.services.typicalSeconds(duration)) : "";
+    const chain = collectSegments(node, "multi_prompt", upstreamNode, readSegment);
+    const timeline = chain.linked ? buildTimeline(chain.segments, Number.isFinite(duration) ? duration : null) : null;
+    let status = null;
+    if (this.status) {
+      const live = liveStatus(this.status.payload, this.status.receivedAt, now, { frozen: this.status.frozen });
+      status = { phase: live.phase, text: live.text, fraction: live.fraction };
+    }
+    return { cost, typical, timeline, complete: chain.complete, status };
+  }
+
+  refresh(now = Date.now()) {
+    const model = this.model(now);
+    const key = JSON.stringify(model);
+    if (key === this.renderedKey) return;
+    this.renderedKey = key;
+    this.render(model);
+  }
+
+  render({ cost, typical, timeline, complete, status }) {
+    const parts = [];
+    const costRow = el("div", "rk3-row");
+    if (cost) {
+      costRow.append(el("span", "", cost.text), el("span", "rk3-muted", ` \u00b7 ${cost.detail}`));
+      costRow.title = `${cost.text} (${cost.detail}). An estimate: RunComfy bills the actual run.`;
+    } else {
+      costRow.append(el("span", "rk3-muted", "Cost estimate: set duration and sound on this node"));
+    }
+    if (typical) costRow.append(el("span", "rk3-muted", ` \u00b7 ${typical}`));
+    parts.push(costRow);
+    if (timeline) parts.push(...this.renderTimeline(timeline, complete));
+    if (status) parts.push(...this.renderStatus(status));
+    this.inner.replaceChildren(...parts);
+    this.resize(parts.length);
+  }
+
+  renderTimeline(timeline, complete) {
+    const rows = [];
+    const bar = el("div", "rk3-bar");
+    timeline.blocks.forEach((block, i) => {
+      const div = el("div", `rk3-block${block.overflow ? " rk3-over" : ""}`,
+        block.widthFraction > 0.08 ? `${block.index} \u00b7 ${block.duration ?? "?"}s` : `${block.index}`);
+      div.style.left = `${block.startFraction * 100}%`;
+      div.style.width = `${block.widthFraction * 100}%`;
+      div.style.backgroundColor = BLOCK_COLORS[i % BLOCK_COLORS.length];
+      div.title = `Shot ${block.index} (${block.duration ?? "?"} s): ${block.prompt ?? "(prompt from a link)"}`;
+      bar.append(div);
+    });
+    if (timeline.status === "mismatch" && timeline.total < timeline.target) {
+      const gap = el("div", "rk3-gap");
+      gap.style.left = `${(timeline.total / timeline.scale) * 100}%`;
+      gap.style.width = `${((timeline.target - timeline.total) / timeline.scale) * 100}%`;
+      gap.title = `${timeline.target - timeline.total} s not covered by any shot`;
+      bar.append(gap);
+    }
+    if (timeline.targetFraction !== null && timeline.targetFraction < 1) {
+      const marker = el("div", "rk3-marker");
+      marker.style.left = `calc(${timeline.targetFraction * 100}% - 1px)`;
+      marker.title = `duration = ${timeline.target} s`;
+      bar.append(marker);
+    }
+    rows.push(bar);
+    const count = timeline.blocks.length;
+    let caption = `Multi-shot: ${count} shot${count === 1 ? "" : "s"}, ${timeline.total} s of ${timeline.target ?? "?"} s`;
+    if (timeline.status === "ok") caption += " \u2713";
+    if (!complete) caption += " \u00b7 part of the chain cannot be read here";
+    rows.push(el("div", "rk3-row rk3-muted", caption));
+    const warnings = [timeline.warning, ...timeline.problems].filter(Boolean);
+    if (warnings.length) {
+      const warn = el("div", "rk3-warn", `\u26a0 ${warnings.join("; ")}`);
+      warn.title = warnings.join("\n");
+      rows.push(warn);
+    }
+    return rows;
+  }
+
+  renderStatus(status) {
+    const row = el("div", "rk3-status");
+    const dotClass = status.phase === "done" ? "rk3-done" : status.phase === "failed" ? "rk3-failed"
+      : ["cancelled", "interrupted"].includes(status.phase) ? "" : "rk3-run";
+    const text = el("div", "rk3-status-text", status.text);
+    text.title = status.text;
+    row.append(el("span", `rk3-dot ${dotClass}`), text);
+    const rows = [row];
+    if (status.fraction !== null && status.phase !== "done") {
+      const progress = el("div", "rk3-progress");
+      const fill = el("div");
+      fill.style.width = `${Math.round(status.fraction * 100)}%`;
+      progress.append(fill);
+      rows.push(progress);
+    }
+    return rows;
+  }
+
+  /** Give the widget the height of its content, growing the node if it no longer fits. */
+  resize(rowCount) {
+    let height = this.inner.isConnected ? this.inner.offsetHeight : 0;
+    if (!height) height = 8 + rowCount * 20;
+    height = Math.max(24, Math.ceil(height));
+    if (Math.abs(height - this.height) < 2) return;
+    this.height = height;
+    const node = this.node;
+    const needed = node.computeSize?.();
+    if (needed && needed[1] > node.size[1]) node.setSize([node.size[0], needed[1]]);
+    node.setDirtyCanvas?.(true, true);
+  }
+}

@@ -1,0 +1,116 @@
+// The "RunComfy API token" entry of ComfyUI's settings dialog.
+//
+// It is a custom-rendered setting whose own value is never set: the pasted key goes straight
+// to POST /runcomfy/kling3/token (stored server-side, owner-only), the field empties itself, and
+// only the masked key and its source come back. So the key is never in comfy.settings.json,
+// never in a workflow, and never sent back to any browser in full.
+
+import { tokenCheckText, tokenStatusText } from "./kling3_logic.js";
+
+export const SETTING_ID = "RunComfy.Kling3.ApiToken";
+export const TOKEN_ROUTE = "/runcomfy/kling3/token";
+export const CHECK_ROUTE = "/runcomfy/kling3/token/check";
+
+const STYLE = `
+.rk3-token { display: flex; flex-direction: column; gap: 6px; min-width: 320px; max-width: 560px; }
+.rk3-token-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
+.rk3-token input { flex: 1; min-width: 180px; padding: 4px 6px; border-radius: 4px;
+  border: 1px solid var(--border-color, #555); background: var(--comfy-input-bg, #222);
+  color: var(--input-text, #ddd); font-family: monospace; }
+.rk3-token button { padding: 4px 10px; border-radius: 4px; cursor: pointer;
+  border: 1px solid var(--border-color, #555); background: var(--comfy-menu-bg, #333);
+  color: var(--fg-color, #ddd); }
+.rk3-token button:disabled { opacity: .5; cursor: default; }
+.rk3-token-status { font-size: 12px; }
+.rk3-token-result { font-size: 12px; min-height: 1em; }
+.rk3-token-result.valid { color: #2fb38a; } .rk3-token-result.invalid { color: #e0564f; }
+.rk3-token-result.unreachable { color: #e0a030; }
+`;
+
+let styleAdded = false;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/**
+ * The setting's element. `request(path, {method, body})` resolves to the JSON answer or throws
+ * an Error with the server's message; `onChange()` runs after the token was saved or removed.
+ */
+export function tokenSettingElement(request, onChange = () => {}) {
+  if (!styleAdded) {
+    const style = document.createElement("style");
+    style.textContent = STYLE;
+    document.head.appendChild(style);
+    styleAdded = true;
+  }
+  const root = el("div", "rk3-token");
+  const status = el("div", "rk3-token-status", "Reading the token setting\u2026");
+  const input = el("input");
+  Object.assign(input, { type: "password", placeholder: "Paste a RunComfy API key", autocomplete: "off",
+    spellcheck: false, name: "runcomfy-kling3-token-entry" });
+  input.setAttribute("data-lpignore", "true");     // keep password managers from offering to store it
+  input.setAttribute("data-1p-ignore", "true");
+  const save = el("button", "", "Save");
+  const check = el("button", "", "Check");
+  const remove = el("button", "", "Remove saved key");
+  const result = el("div", "rk3-token-result");
+  for (const button of [save, check, remove]) button.type = "button";
+  const row = el("div", "rk3-token-row");
+  row.append(input, save, check, remove);
+  root.append(status, row, result);
+
+  const show = (answer) => {
+    status.textContent = tokenStatusText(answer);
+    remove.disabled = !(answer?.source === "settings" || answer?.overridden?.includes("settings"));
+  };
+  const report = (text, kind = "") => {
+    result.textContent = text;
+    result.className = `rk3-token-result ${kind}`;
+  };
+  const busy = async (work) => {
+    for (const button of [save, check, remove]) button.disabled = true;
+    try {
+      await work();
+    } catch (error) {
+      report(error?.message || String(error), "invalid");
+    } finally {
+      save.disabled = check.disabled = false;
+      request(TOKEN_ROUTE).then(show, () => {});
+    }
+  };
+
+  save.addEventListener("click", () => busy(async () => {
+    const token = input.value;
+    input.value = "";  // never keep the key around in the page
+    if (!token.trim()) {
+      report("Paste a key into the field first.");
+      return;
+    }
+    show(await request(TOKEN_ROUTE, { method: "POST", body: { token } }));
+    report("Saved. Use Check to test it against the API.");
+    onChange();
+  }));
+  check.addEventListener("click", () => busy(async () => {
+    report("Checking\u2026");
+    const answer = await request(CHECK_ROUTE, { method: "POST", body: {} });
+    report(tokenCheckText(answer), answer?.result ?? "");
+  }));
+  remove.addEventListener("click", () => busy(async () => {
+    show(await request(TOKEN_ROUTE, { method: "DELETE", body: {} }));
+    report("The saved key was removed.");
+    onChange();
+  }));
+  input.addEventListener("keydown", (event) => {
+    event.stopPropagation();  // typing here must not trigger ComfyUI's keyboard shortcuts
+    if (event.key === "Enter") save.click();
+  });
+
+  request(TOKEN_ROUTE).then(show, (error) => {
+    status.textContent = `The pack's server routes did not answer (${error?.message || error}).`;
+  });
+  return root;
+}
