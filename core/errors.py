@@ -1,10 +1,19 @@
 """Error types: one per failure a user must handle differently.
 
 Every message is written for the person in front of ComfyUI: what happened, and what to do.
-Once a job was submitted, the message names its request id so the paid result can be recovered.
+Once a job was submitted, the message names its request id and, while a paid result may still
+exist, how to get it without paying again (``RECOVERY_NODE``).
 No error ever carries the API token (see ``config.redact``).
 """
 from __future__ import annotations
+
+#: display name of the node that recovers a result by request id (nodes/fetch_result_node.py)
+RECOVERY_NODE = "Kling 3.0 Fetch Result (RunComfy)"
+
+
+def recovery_text(request_id: str) -> str:
+    return (f"To get this result without paying again, run the graph again unchanged, or give "
+            f"request id {request_id} to the '{RECOVERY_NODE}' node")
 
 
 class RunComfyError(Exception):
@@ -12,6 +21,9 @@ class RunComfyError(Exception):
 
     #: what the user can do about it; appended to the message
     hint: str = ""
+    #: False when no paid result can exist (the job failed or was cancelled, or the result is
+    #: gone): then the message does not point to the recovery node, which could not help
+    recoverable: bool = True
 
     def __init__(self, message: str, *, request_id: str | None = None, hint: str | None = None):
         self.request_id = request_id
@@ -26,6 +38,8 @@ class RunComfyError(Exception):
             text += f" (request id {self.request_id})"
         if self.hint:
             text += f". {self.hint}"
+        if self.request_id and self.recoverable:
+            text += f". {recovery_text(self.request_id)}"
         return text
 
     def with_request_id(self, request_id: str | None) -> "RunComfyError":
@@ -91,6 +105,7 @@ class InputRejectedError(RunComfyError):
 
 class RequestNotFoundError(RunComfyError):
     hint = "The API no longer knows this request: the id is wrong, or the request was deleted or expired"
+    recoverable = False
 
 
 class RateLimitedError(RunComfyError):
@@ -125,6 +140,7 @@ class SubmissionOutcomeUnknownError(RunComfyError):
 
 class JobFailedError(RunComfyError):
     hint = "The generation failed on RunComfy's side; change the prompt or try again"
+    recoverable = False
 
     def __init__(self, message: str, *, reason: object = None, request_id: str | None = None):
         self.failure = reason
@@ -133,11 +149,11 @@ class JobFailedError(RunComfyError):
 
 class JobCancelledError(RunComfyError):
     hint = "The job was cancelled; run the node again to start a new one"
+    recoverable = False
 
 
 class WaitTimeoutError(RunComfyError):
-    hint = ("The job did not finish in time; it may still finish on RunComfy. Raise the timeout, or "
-            "recover the result later with its request id")
+    hint = "The job did not finish in time; it may still finish on RunComfy"
 
 
 class StoppedError(RunComfyError):
@@ -145,17 +161,20 @@ class StoppedError(RunComfyError):
 
     def __init__(self, message: str, *, request_id: str | None = None, remote_cancelled: bool | None = None):
         self.remote_cancelled = remote_cancelled
+        # a job cancelled while queued produced nothing (and cost nothing) to recover
+        self.recoverable = not remote_cancelled
         super().__init__(message, request_id=request_id, hint="")
 
 
 # --- getting and reading the file -------------------------------------------------------------
 
 class DownloadError(RunComfyError):
-    hint = "The video could not be downloaded; run again to retry the download (the job is not paid twice)"
+    hint = "The video could not be downloaded"
 
 
 class ResultExpiredError(DownloadError):
     hint = "The result file has expired on RunComfy's storage (results are kept for a limited time)"
+    recoverable = False
 
 
 class FileTooLargeError(DownloadError):

@@ -1,8 +1,9 @@
 """The API token pasted in ComfyUI's settings: kept in one owner-only file, never shown in full.
 
-The file lives in ``<ComfyUI user directory>/runcomfy/``, beside (not inside) ``user/default``,
-because ComfyUI serves ``user/<user>/`` to the browser through its ``/userdata`` routes. It is
-never written into a workflow, and the browser only ever gets ``mask(token)`` back.
+Inside ComfyUI the file lives in the system-user folder ``user/__runcomfy/``: ComfyUI serves
+``user/<user>/`` (normally ``user/default``) to the browser through its ``/userdata`` routes, but
+never a ``__`` folder. It is never written into a workflow, and the browser only ever gets
+``mask(token)`` back.
 
 Which token is used follows one order everywhere (the node and the settings routes share
 ``resolve_token``): the saved token, then ``RUNCOMFY_API_TOKEN``, then ``RUNCOMFY_TOKEN``.

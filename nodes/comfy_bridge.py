@@ -54,29 +54,41 @@ class ProgressBar:
 
 def video_object(path: Path):
     """ComfyUI's VIDEO value for a file (so SaveVideo can keep it as is); the path outside ComfyUI."""
-    for name in ("comfy_api.latest", "comfy_api.input_impl"):
-        module = _module(name)
-        cls = getattr(module, "VideoFromFile", None) if module else None
-        if cls is None and module is not None and hasattr(module, "InputImpl"):
-            cls = getattr(module.InputImpl, "VideoFromFile", None)
-        if cls is not None:
-            return cls(str(path))
-    return str(path)
-
-
-def user_directory() -> Path | None:
-    folder_paths = _module("folder_paths")
-    return Path(folder_paths.get_user_directory()) if folder_paths else None
+    module = _module("comfy_api.input_impl")
+    cls = getattr(module, "VideoFromFile", None) if module else None
+    return cls(str(path)) if cls is not None else str(path)
 
 
 def data_dir() -> Path:
     """Where the pack keeps its state (saved token, journal, result cache, timings).
 
-    Inside ComfyUI: ``<user directory>/runcomfy`` (outside ``user/default``, which ComfyUI serves
-    to the browser, and outside the pack folder, which hosted machines copy into shared images).
-    Elsewhere: the per-user cache directory.
+    Inside ComfyUI: its system-user directory ``user/__runcomfy``, which ComfyUI never serves over
+    HTTP (unlike ``user/default``), and which is outside the pack folder (hosted machines copy
+    that into shared images). Elsewhere: the per-user cache directory.
     """
     from ..core.paths import default_data_dir
 
-    user = user_directory()
-    return user / "runcomfy" if user is not None else default_data_dir()
+    folder_paths = _module("folder_paths")
+    if folder_paths is None:
+        return default_data_dir()
+    if hasattr(folder_paths, "get_system_user_directory"):
+        return Path(folder_paths.get_system_user_directory("runcomfy"))
+    return Path(folder_paths.get_user_directory()) / "__runcomfy"
+
+
+TOKEN_FILE = "api_token"
+TIMES_FILE = "generation_times.json"
+
+
+def token_store():
+    """The token saved from ComfyUI's settings dialog (see nodes/server_routes.py)."""
+    from ..core.token_store import TokenStore
+
+    return TokenStore(data_dir() / TOKEN_FILE)
+
+
+def generation_times():
+    """How long this user's past generations took, for the remaining-time estimate."""
+    from ..core.generation_times import GenerationTimes
+
+    return GenerationTimes(data_dir() / TIMES_FILE)

@@ -66,7 +66,14 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
     future = asyncio.ensure_future(asyncio.to_thread(work, stop.is_set))
     stop_requested_at: float | None = None
     while True:
-        done, _ = await asyncio.wait({future}, timeout=TICK_S)
+        try:
+            done, _ = await asyncio.wait({future}, timeout=TICK_S)
+        except asyncio.CancelledError:
+            # Another node of the graph failed or was interrupted: ComfyUI cancels this task but
+            # waits for worker threads before it moves on, so the worker must stop now too.
+            stop.set()
+            future.add_done_callback(_log_late_outcome)
+            raise
         if done:
             break
         view.show(progress)

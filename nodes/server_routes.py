@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import json
 import logging
 import math
 import os
@@ -30,19 +31,18 @@ from urllib.parse import urlsplit
 
 import requests
 
-from ..core.config import BASE_URL_ENV, DEFAULT_BASE_URL, check_base_url, redact
+from ..core.config import BASE_URL_ENV, DEFAULT_BASE_URL, ApiSettings, check_base_url, redact
 from ..core.errors import ConfigurationError, InvalidInputError
 from ..core.generation_times import GenerationTimes
+from ..core.http_session import USER_AGENT, BearerAuth
 from ..core.kling_request import (MAX_DURATION_S, MIN_DURATION_S, MODEL_ID, PRICE_PER_SECOND_USD,
                                   PRICE_PER_SECOND_WITH_SOUND_USD)
-from ..core.paths import default_data_dir
 from ..core.token_store import TOKEN_ENVS, TokenStore, mask, resolve_token
+from .comfy_bridge import TIMES_FILE, TOKEN_FILE, data_dir
 
 log = logging.getLogger("runcomfy_kling3")
 
 PREFIX = "/runcomfy/kling3"
-TOKEN_FILE = "api_token"
-TIMES_FILE = "generation_times.json"
 CHECK_TIMEOUT = (5.0, 10.0)  # (connect, read) seconds: a button press, not a job
 PRICING_TTL_S = 3600.0
 PRICING_RETRY_S = 300.0      # after a failed price lookup, the defaults stand this long
@@ -52,16 +52,11 @@ _REGISTERED_FLAG = "_runcomfy_kling3_routes"
 
 
 def user_dir() -> Path:
-    """``<ComfyUI user directory>/runcomfy``: the token, generation times, the job journal.
-
-    Not ``user/default``: ComfyUI serves that folder to the browser (``/userdata``). Outside
-    ComfyUI, the pack's default data directory.
+    """Where the pack keeps its state (token, generation times, job journal): ComfyUI's
+    system-user folder ``user/__runcomfy``, which its ``/userdata`` routes never serve (unlike
+    ``user/default``). One definition for the routes and the nodes: ``comfy_bridge.data_dir``.
     """
-    try:
-        folder_paths = importlib.import_module("folder_paths")
-        return Path(folder_paths.get_user_directory()) / "runcomfy"
-    except Exception:  # not inside ComfyUI
-        return default_data_dir()
+    return data_dir()
 
 
 # --- logic (no aiohttp) -----------------------------------------------------------------------
@@ -81,27 +76,13 @@ def api_base(environ: Mapping[str, str]) -> str:
     return check_base_url(environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
 
 
-class _Bearer(requests.auth.AuthBase):
-    """An explicit auth object, so requests never swaps in credentials from ``~/.netrc``."""
-
-    def __init__(self, token: str):
-        self._token = token
-
-    def __call__(self, request):
-        request.headers["Authorization"] = f"Bearer {self._token}"
-        return request
-
-    def __repr__(self) -> str:
-        return "_Bearer(<token hidden>)"
-
-
 def _model_info_call(token: str, base: str, timeout) -> requests.Response:
-    """``GET {base}/v1/models/{MODEL_ID}``: read-only, free, authenticated. Never redirected
-    (a redirect could carry the token elsewhere)."""
+    """``GET {base}/v1/models/{MODEL_ID}``: read-only, free, authenticated. One attempt, never
+    redirected; the pack's ``BearerAuth`` adds the token for the API's origin only."""
+    auth = BearerAuth(ApiSettings(base_url=base, token=token, token_source="settings route"))
     with requests.Session() as session:
-        return session.get(f"{base}/v1/models/{MODEL_ID}", auth=_Bearer(token), timeout=timeout,
-                           allow_redirects=False,
-                           headers={"Accept": "application/json", "User-Agent": "ComfyUI-RunComfy-Kling3"})
+        return session.get(f"{base}/v1/models/{MODEL_ID}", auth=auth, timeout=timeout, allow_redirects=False,
+                           headers={"Accept": "application/json", "User-Agent": USER_AGENT})
 
 
 def check_token(token: str | None, environ: Mapping[str, str], timeout=CHECK_TIMEOUT) -> dict:
@@ -149,7 +130,7 @@ def parse_pricing(info: object) -> tuple[float, float] | None:
             info = info[key]
     base = _money(info.get("base_price_usd"))
     unit = str(info.get("price_unit") or "second").lower()
-    if base is None or not re.search(r"\bsec(ond)?s?\b|^s$|/s\b", unit):
+    if base is None or not re.search(r"sec(ond)?s?\b|^s$|/s\b", unit):
         return None
     with_sound = _sound_price(str(info.get("pricing_note") or ""))
     if with_sound is None or not base <= with_sound <= 10 * base:
@@ -245,9 +226,9 @@ def parse_duration(text: str | None) -> int | None:
 class RouteContext:
     """Where the routes keep their state; the tests give it a temporary folder and environment."""
 
-    def __init__(self, data_dir: Callable[[], Path] = user_dir, environ: Mapping[str, str] | None = None,
+    def __init__(self, state_dir: Callable[[], Path] = user_dir, environ: Mapping[str, str] | None = None,
                  pricing: PricingCache | None = None, check_timeout=CHECK_TIMEOUT):
-        self._data_dir = data_dir
+        self._state_dir = state_dir
         self._environ = environ
         self.pricing = pricing or PricingCache()
         self.check_timeout = check_timeout
@@ -257,10 +238,10 @@ class RouteContext:
         return os.environ if self._environ is None else self._environ
 
     def token_store(self) -> TokenStore:
-        return TokenStore(self._data_dir() / TOKEN_FILE)
+        return TokenStore(self._state_dir() / TOKEN_FILE)
 
     def times(self) -> GenerationTimes:
-        return GenerationTimes(self._data_dir() / TIMES_FILE)
+        return GenerationTimes(self._state_dir() / TIMES_FILE)
 
     def token(self) -> str | None:
         return resolve_token(self.token_store().load(), self.environ)[0]
@@ -292,10 +273,11 @@ def make_routes(context: RouteContext):
     @routes.post(PREFIX + "/token")
     @guarded(json_body=True)
     async def save_token(request):
-        if (request.content_length or 0) > MAX_BODY_BYTES:
+        raw = await _read_limited(request, MAX_BODY_BYTES)
+        if raw is None:
             return web.json_response({"error": "Request body too large"}, status=413)
         try:
-            body = await request.json()
+            body = json.loads(raw)
         except ValueError:
             return web.json_response({"error": "The body must be JSON: {\"token\": \"...\"}"}, status=400)
         if not isinstance(body, dict) or "token" not in body:
@@ -361,6 +343,20 @@ def register_routes() -> None:
 
 
 # --- helpers ----------------------------------------------------------------------------------
+
+async def _read_limited(request, limit: int) -> bytes | None:
+    """The body, or None past ``limit`` bytes (ComfyUI allows uploads of many megabytes)."""
+    if (request.content_length or 0) > limit:
+        return None
+    data = b""
+    while True:
+        chunk = await request.content.read(limit + 1 - len(data))
+        if not chunk:
+            return data
+        data += chunk
+        if len(data) > limit:
+            return None
+
 
 def _error_code(response: requests.Response) -> int | None:
     """Some RunComfy endpoints answer HTTP 200 with an ``error_code`` in the body."""

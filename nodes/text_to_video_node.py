@@ -4,11 +4,9 @@ from __future__ import annotations
 from ..core.client import RunComfyClient
 from ..core.errors import InvalidInputError
 from ..core.generation import Progress, run_generation
-from ..core.generation_times import GenerationTimes
 from ..core.kling_request import (ASPECT_RATIOS, DEFAULT_DURATION_S, MAX_DURATION_S, MAX_PROMPT_CHARS,
                                   MIN_DURATION_S, Segment, TextToVideoRequest)
-from ..core.token_store import TokenStore
-from .comfy_bridge import data_dir
+from .comfy_bridge import data_dir, generation_times, token_store
 from .job_runner import StatusView, run_job
 from .preview import preview_ui
 from .prompt_node import CATEGORY
@@ -28,14 +26,6 @@ OUTPUT_TOOLTIPS = (
     "Where RunComfy stored the video (expires after some days).",
     "The RunComfy request id, to recover this result later.",
 )
-
-
-def token_store() -> TokenStore:
-    return TokenStore(data_dir() / "api_token")
-
-
-def generation_times() -> GenerationTimes:
-    return GenerationTimes(data_dir() / "generation_times.json")
 
 
 class Kling3TextToVideoNode:

@@ -67,6 +67,7 @@ class FakeComfy:
 
         folder_paths = types.ModuleType("folder_paths")
         folder_paths.get_user_directory = lambda: str(fake.root / "user")
+        folder_paths.get_system_user_directory = lambda name="system": str(fake.root / "user" / f"__{name}")
         folder_paths.get_temp_directory = lambda: str(fake.root / "temp")
         folder_paths.get_output_directory = lambda: str(fake.root / "output")
         folder_paths.get_input_directory = lambda: str(fake.root / "input")

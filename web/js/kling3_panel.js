@@ -160,13 +160,14 @@ export class Kling3Panel {
     const parts = [];
     const costRow = el("div", "rk3-row");
     if (cost) {
-      costRow.append(el("span", "", cost.text), el("span", "rk3-muted", ` \u00b7 ${cost.detail}`));
+      costRow.append(el("span", "", cost.text));
       costRow.title = `${cost.text} (${cost.detail}). An estimate: RunComfy bills the actual run.`;
     } else {
       costRow.append(el("span", "rk3-muted", "Cost estimate: set duration and sound on this node"));
     }
     if (typical) costRow.append(el("span", "rk3-muted", ` \u00b7 ${typical}`));
     parts.push(costRow);
+    if (cost) parts.push(Object.assign(el("div", "rk3-row rk3-muted", cost.detail), { title: costRow.title }));
     if (timeline) parts.push(...this.renderTimeline(timeline, complete));
     if (status) parts.push(...this.renderStatus(status));
     this.inner.replaceChildren(...parts);
@@ -235,7 +236,7 @@ export class Kling3Panel {
   resize(rowCount) {
     let height = this.inner.isConnected ? this.inner.offsetHeight : 0;
     if (!height) height = 8 + rowCount * 20;
-    height = Math.max(24, Math.ceil(height));
+    height = Math.max(24, Math.ceil(height) + 6);  // slack for the widget's own margins
     if (Math.abs(height - this.height) < 2) return;
     this.height = height;
     const node = this.node;

@@ -142,7 +142,7 @@ test("connected segments draw a timeline and warn when they do not add up to dur
   const text = panel.inner.textContent;
   assert.match(text, /Multi-shot: 2 shots, 12 s of 10 s/);
   assert.match(text, /Shots add up to 12 s but duration is 10 s \(2 s too long\)/);
-  const bar = panel.inner.children[1];
+  const bar = panel.inner.children.find((c) => c.className === "rk3-bar");
   const blocks = bar.children.filter((c) => c.className.startsWith("rk3-block"));
   assert.deepEqual(blocks.map((b) => b.style.width), [`${(5 / 12) * 100}%`, `${(7 / 12) * 100}%`]);
   assert.match(blocks[1].className, /rk3-over/);

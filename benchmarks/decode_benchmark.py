@@ -1,0 +1,251 @@
+"""How fast, and in how much memory, does a 15 s 1080p 24 fps clip become an IMAGE tensor?
+
+    python benchmarks/decode_benchmark.py            # makes the clip on first use
+
+Each method runs in a fresh subprocess (clean peak RSS) that imports torch first, as ComfyUI
+has, and times only the load itself:
+
+  floor      opencv decodes every frame (no colour conversion, one reused buffer), then one
+             write of a float32 array of the output's size (np.empty + fill)
+  pack       this pack: core.frames.decode_frames, then torch.from_numpy (shares the memory)
+  core       ComfyUI core's VideoFromFile.get_components: PyAV decode, each frame to a float
+             tensor in a list, then torch.stack
+  cv2-stack  a plain opencv loader: read, BGR->RGB, float32 / 255 into a list, then torch.stack
+
+Memory state matters a lot on virtual machines whose free memory is handed back to the host
+(virtio-balloon free page reporting, as on the machines this was tuned on): touching such
+memory again costs seconds per GiB. Before every run the script waits until the kernel has
+finished returning freed memory, so each method starts from the same, realistic state (a
+ComfyUI process decoding a result minutes after its last big tensor was freed). ``--memory
+warm`` instead has each subprocess touch and free the needed memory first.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CLIP = REPO_ROOT / "benchmarks" / ".cache" / "kling_1080p_15s.mp4"
+METHODS = ("floor", "pack", "core", "cv2-stack")
+REPORTED_KIB = Path("/sys/module/page_reporting/parameters/reported_kib")
+GIB = 1024 ** 3
+MIB = 1024 ** 2
+
+# --- targets of the issue ----------------------------------------------------------------------
+MAX_TIME_VS_FLOOR = 1.3
+MIN_SPEEDUP_VS_CORE = 3.0
+RSS_FACTOR, RSS_EXTRA = 1.1, 300 * MIB
+
+
+def ensure_clip(path: Path) -> Path:
+    if path.exists():
+        return path
+    sys.path.insert(0, str(REPO_ROOT))
+    from sandbox.video_maker import make_clip
+
+    print(f"making the test clip {path.name} (15 s, 1920x1080, 24 fps, H.264 + AAC) ...", flush=True)
+    shots = [("a rainy neon street at night, slow dolly forward", 5),
+             ("close-up of a cat watching the rain from a window", 5),
+             ("wide shot of mountains at dawn, mist in the valleys", 5)]
+    return make_clip(path, duration=15, aspect_ratio="16:9", sound=True, shots=shots, fps=24)
+
+
+# --- the methods (run inside the child) --------------------------------------------------------
+
+def run_floor(clip: str):
+    import cv2
+    import numpy as np
+
+    capture = cv2.VideoCapture(clip, cv2.CAP_FFMPEG)
+    width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
+    height = int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT))
+    frame = np.empty((height, width, 3), np.uint8)
+    count = 0
+    started = time.perf_counter()
+    while capture.read(frame)[0]:
+        count += 1
+    decoded = time.perf_counter()
+    capture.release()
+    out = np.empty((count, height, width, 3), np.float32)
+    out.fill(0.5)
+    return out, {"decode_s": decoded - started, "write_s": time.perf_counter() - decoded}
+
+
+def run_pack(clip: str):
+    import torch
+
+    sys.path.insert(0, str(REPO_ROOT))
+    from core.frames import decode_frames
+
+    decoded = decode_frames(clip)
+    return torch.from_numpy(decoded.frames), {}
+
+
+def run_core(clip: str):
+    import av
+    import torch
+
+    # ComfyUI's comfy_api VideoFromFile.get_components(), frames part
+    frames = []
+    with av.open(clip) as container:
+        for frame in container.decode(video=0):
+            frames.append(torch.from_numpy(frame.to_ndarray(format="rgb24")) / 255.0)
+    return torch.stack(frames), {}
+
+
+def run_cv2_stack(clip: str):
+    import cv2
+    import numpy as np
+    import torch
+
+    frames = []
+    capture = cv2.VideoCapture(clip, cv2.CAP_FFMPEG)
+    while True:
+        ok, frame = capture.read()
+        if not ok:
+            break
+        frame = cv2.cvtColor(frame, cv2.COLOR_BGR2RGB).astype(np.float32)
+        frame /= 255.0
+        frames.append(torch.from_numpy(frame))
+    capture.release()
+    return torch.stack(frames), {}
+
+
+RUNNERS = {"floor": run_floor, "pack": run_pack, "core": run_core, "cv2-stack": run_cv2_stack}
+
+
+def rss_now() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def child(method: str, clip: str, memory: str, warm_bytes: int) -> None:
+    import numpy as np
+    import torch  # noqa: F401  (loaded first, as in ComfyUI; part of every baseline)
+    import cv2  # noqa: F401
+    import av  # noqa: F401
+
+    sys.path.insert(0, str(REPO_ROOT))
+    import core.frames  # noqa: F401  (imports are not part of the measured load)
+
+    if memory == "warm":
+        scratch = np.empty(warm_bytes, np.uint8)
+        scratch.fill(1)
+        del scratch
+    baseline = rss_now()
+    started = time.perf_counter()
+    result, extra = RUNNERS[method](clip)
+    wall = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    print(json.dumps({"method": method, "wall_s": wall, "peak_rss": peak, "baseline_rss": baseline,
+                      "shape": list(result.shape), "nbytes": int(result.nbytes), **extra}))
+
+
+# --- the parent ----------------------------------------------------------------------------------
+
+def wait_for_settled_memory(limit_s: float, quiet_s: float = 3.0) -> float:
+    """Wait until the kernel stops handing freed memory back to the host; returns the wait."""
+    started = time.monotonic()
+    if not REPORTED_KIB.exists():
+        time.sleep(min(limit_s, 2.0))
+        return time.monotonic() - started
+    last, last_change = REPORTED_KIB.read_text(), time.monotonic()
+    while time.monotonic() - started < limit_s:
+        time.sleep(0.25)
+        now = REPORTED_KIB.read_text()
+        if now != last:
+            last, last_change = now, time.monotonic()
+        elif time.monotonic() - last_change >= quiet_s:
+            break
+    return time.monotonic() - started
+
+
+def measure(method: str, clip: Path, memory: str, settle_limit: float) -> dict:
+    warm_bytes = 2 * 360 * 1080 * 1920 * 3 * 4 if method in ("core", "cv2-stack") else 360 * 1080 * 1920 * 3 * 4
+    waited = wait_for_settled_memory(settle_limit) if memory == "cold" else 0.0
+    answer = subprocess.run([sys.executable, __file__, "--child", method, "--clip", str(clip),
+                             "--memory", memory, "--warm-bytes", str(warm_bytes)],
+                            capture_output=True, text=True)
+    if answer.returncode != 0:
+        raise SystemExit(f"{method} failed:\n{answer.stderr}")
+    result = json.loads(answer.stdout.strip().splitlines()[-1])
+    result["settle_wait_s"] = waited
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--memory", choices=("cold", "warm"), default="cold")
+    parser.add_argument("--settle-limit", type=float, default=120.0,
+                        help="longest wait for freed memory to be returned before a run (s)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--warm-bytes", type=int, default=0, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child(args.child, str(args.clip), args.memory, args.warm_bytes)
+        return
+
+    clip = ensure_clip(args.clip)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    print(machine_summary(args.memory), flush=True)
+    results = {}
+    for method in methods:
+        print(f"running {method} ...", flush=True)
+        results[method] = measure(method, clip, args.memory, args.settle_limit)
+    print_report(results)
+
+
+def machine_summary(memory: str) -> str:
+    sys.path.insert(0, str(REPO_ROOT))
+    from core.buffers import available_memory_bytes, huge_pages_mode, usable_cpus
+
+    return (f"machine: {usable_cpus()} CPUs, {available_memory_bytes() / GIB:.1f} GiB available, "
+            f"transparent huge pages: {huge_pages_mode()}, free page reporting: "
+            f"{'yes' if REPORTED_KIB.exists() else 'no'}; memory state before each run: {memory}")
+
+
+def print_report(results: dict) -> None:
+    print()
+    print(f"{'method':<10} {'wall s':>8} {'peak RSS GiB':>13} {'baseline GiB':>13} {'output GiB':>11}  notes")
+    for method, r in results.items():
+        notes = ""
+        if method == "floor":
+            notes = f"decode {r['decode_s']:.2f} s + write {r['write_s']:.2f} s"
+        print(f"{method:<10} {r['wall_s']:>8.2f} {r['peak_rss'] / GIB:>13.2f} "
+              f"{r['baseline_rss'] / GIB:>13.2f} {r['nbytes'] / GIB:>11.2f}  {notes}")
+    if "pack" not in results:
+        return
+    pack = results["pack"]
+    print()
+    print("ratios (method / pack):")
+    for method, r in results.items():
+        if method != "pack":
+            print(f"  {method:<10} time {r['wall_s'] / pack['wall_s']:5.2f}x   "
+                  f"peak RSS {r['peak_rss'] / pack['peak_rss']:5.2f}x")
+    print()
+    print("targets:")
+    checks = []
+    if "floor" in results:
+        ratio = pack["wall_s"] / results["floor"]["wall_s"]
+        checks.append((f"pack time <= {MAX_TIME_VS_FLOOR}x floor", f"{ratio:.2f}x", ratio <= MAX_TIME_VS_FLOOR))
+    if "core" in results:
+        speedup = results["core"]["wall_s"] / pack["wall_s"]
+        checks.append((f"pack >= {MIN_SPEEDUP_VS_CORE}x faster than core", f"{speedup:.2f}x",
+                       speedup >= MIN_SPEEDUP_VS_CORE))
+    limit = RSS_FACTOR * pack["nbytes"] + RSS_EXTRA
+    checks.append((f"pack peak RSS <= {RSS_FACTOR}x output + 300 MiB ({limit / GIB:.2f} GiB)",
+                   f"{pack['peak_rss'] / GIB:.2f} GiB", pack["peak_rss"] <= limit))
+    for name, value, ok in checks:
+        print(f"  {'PASS' if ok else 'FAIL'}  {name}: {value}")
+
+
+if __name__ == "__main__":
+    main()

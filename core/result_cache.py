@@ -1,0 +1,197 @@
+"""The result cache: downloaded mp4s by request id, kept under a size limit (least recently used
+goes first), so a paid video is decoded again (other frame options, a restart) without any request.
+
+    <dir>/<request id>.mp4    the video, complete or absent (``download_file`` renames it in place)
+    <dir>/<request id>.json   what the API said about it (video URL, cost); written before the mp4
+
+A file's modification time is its last use: ``get`` touches it. Eviction runs after every
+``commit`` and never removes the file just committed, nor the few files this process last handed
+to a node output (``pin=True``; ComfyUI may still read them through the VIDEO output, and on most
+systems a removed file cannot be opened again). The limit comes from
+``RUNCOMFY_KLING3_CACHE_MAX_GB`` (GiB, default 4; 0 keeps only the files in use).
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+from .journal import atomic_write
+
+log = logging.getLogger("runcomfy_kling3")
+
+CACHE_MAX_ENV = "RUNCOMFY_KLING3_CACHE_MAX_GB"
+DEFAULT_MAX_GIB = 4.0
+#: how many files last handed to node outputs by this process eviction leaves alone
+PINNED_FILES = 4
+#: partial downloads whose writer is gone (killed mid-download) are removed after this long
+STALE_PART_S = 3600.0
+
+_pinned: "OrderedDict[str, None]" = OrderedDict()
+_pinned_lock = threading.Lock()
+
+
+def max_bytes_from_env(environ: Mapping[str, str] | None = None) -> int:
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(CACHE_MAX_ENV) or "").strip()
+    if not raw:
+        return int(DEFAULT_MAX_GIB * 1024 ** 3)
+    try:
+        gib = float(raw)
+        if not gib >= 0 or gib == float("inf"):
+            raise ValueError
+    except ValueError:
+        log.warning("RunComfy: %s must be a number of GiB >= 0 (got %r); using %g", CACHE_MAX_ENV,
+                    raw, DEFAULT_MAX_GIB)
+        gib = DEFAULT_MAX_GIB
+    return int(gib * 1024 ** 3)
+
+
+def safe_name(request_id: str) -> str:
+    """A file name for a request id; ids that are not plain get a hash so two never collide."""
+    plain = "".join(c if c.isalnum() or c in "-_" else "_" for c in request_id)
+    if plain == request_id and 0 < len(plain) <= 120:
+        return plain
+    return f"{plain[:100]}-{hashlib.sha256(request_id.encode('utf-8')).hexdigest()[:12]}"
+
+
+@dataclass(frozen=True)
+class CachedResult:
+    request_id: str
+    path: Path
+    video_url: str | None = None
+    cost_usd: float | None = None
+
+
+class ResultCache:
+    def __init__(self, directory: str | Path, max_bytes: int | None = None):
+        self.directory = Path(directory)
+        self.max_bytes = max_bytes_from_env() if max_bytes is None else int(max_bytes)
+
+    def __repr__(self) -> str:
+        return f"ResultCache({str(self.directory)!r}, max_bytes={self.max_bytes})"
+
+    def video_path(self, request_id: str) -> Path:
+        return self.directory / f"{safe_name(request_id)}.mp4"
+
+    def _meta_path(self, request_id: str) -> Path:
+        return self.directory / f"{safe_name(request_id)}.json"
+
+    def get(self, request_id: str, *, pin: bool = False) -> CachedResult | None:
+        """The cached video of ``request_id`` (marked as just used), or None. ``pin``: it goes to
+        a node output, so eviction leaves it alone while it is among the last few."""
+        path = self.video_path(request_id)
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return None
+        except OSError:  # read-only, or held open on Windows: still usable, just not re-dated
+            if not path.is_file():
+                return None
+        if pin:
+            _pin(path)
+        meta = self._read_meta(request_id)
+        cost = meta.get("cost_usd")
+        return CachedResult(request_id, path, meta.get("video_url") or None,
+                            float(cost) if isinstance(cost, (int, float)) else None)
+
+    def prepare(self, request_id: str, video_url: str, cost_usd: float | None = None) -> Path:
+        """Record what is known about the result; return where its download must go."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        meta = {"request_id": request_id, "video_url": video_url, "cost_usd": cost_usd,
+                "saved_at": time.time()}
+        atomic_write(self._meta_path(request_id), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        return self.video_path(request_id)
+
+    def commit(self, request_id: str, *, pin: bool = False) -> CachedResult:
+        """After the download landed at ``video_path``: mark it used and evict down to the limit."""
+        result = self.get(request_id, pin=pin)
+        if result is None:
+            raise FileNotFoundError(self.video_path(request_id))
+        self.evict(keep=(result.path,))
+        return result
+
+    def total_bytes(self) -> int:
+        return sum(size for _, size, _ in self._videos())
+
+    def evict(self, keep: tuple[Path, ...] = ()) -> list[Path]:
+        """Remove least recently used videos until the total fits ``max_bytes``; return them."""
+        videos = self._videos()
+        total = sum(size for _, size, _ in videos)
+        spared = {str(p) for p in keep} | _pinned_paths()
+        removed: list[Path] = []
+        for path, size, _ in sorted(videos, key=lambda item: item[2]):
+            if total <= self.max_bytes:
+                break
+            if str(path) in spared:
+                continue
+            try:
+                path.unlink()
+            except FileNotFoundError:   # another process evicted it first
+                pass
+            except OSError as exc:      # open elsewhere on Windows: try the next one
+                log.info("RunComfy cache: could not remove %s (%s)", path.name, exc)
+                continue
+            with contextlib.suppress(OSError):
+                path.with_suffix(".json").unlink()
+            total -= size
+            removed.append(path)
+        if removed:
+            log.info("RunComfy cache: removed %d old video(s) to stay under %.2f GiB", len(removed),
+                     self.max_bytes / 1024 ** 3)
+        if total > self.max_bytes:
+            log.info("RunComfy cache: %.2f GiB in use is over the %.2f GiB limit; the rest is in use",
+                     total / 1024 ** 3, self.max_bytes / 1024 ** 3)
+        self._sweep_leftovers()
+        return removed
+
+    def _videos(self) -> list[tuple[Path, int, float]]:
+        found = []
+        if not self.directory.is_dir():
+            return found
+        for path in self.directory.glob("*.mp4"):
+            with contextlib.suppress(OSError):
+                stat = path.stat()
+                found.append((path, stat.st_size, stat.st_mtime))
+        return found
+
+    def _read_meta(self, request_id: str) -> dict:
+        try:
+            data = json.loads(self._meta_path(request_id).read_text("utf-8"))
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) and data.get("request_id") == request_id else {}
+
+    def _sweep_leftovers(self) -> None:
+        """Descriptions without a video (evicted by an older version, or a download that never
+        finished) and partial downloads of killed processes."""
+        now = time.time()
+        for path in self.directory.glob("*.json"):
+            with contextlib.suppress(OSError):
+                if not path.with_suffix(".mp4").exists() and now - path.stat().st_mtime > STALE_PART_S:
+                    path.unlink()
+        for path in self.directory.glob(".*.part"):
+            with contextlib.suppress(OSError):
+                if now - path.stat().st_mtime > STALE_PART_S:
+                    path.unlink()
+
+
+def _pin(path: Path) -> None:
+    with _pinned_lock:
+        _pinned[str(path)] = None
+        _pinned.move_to_end(str(path))
+        while len(_pinned) > max(0, PINNED_FILES):
+            _pinned.popitem(last=False)
+
+
+def _pinned_paths() -> set[str]:
+    with _pinned_lock:
+        return set(_pinned)
