@@ -28,9 +28,10 @@ from typing import Callable
 from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
 
-from .errors import DownloadError, FileTooLargeError, ResultExpiredError, StoppedError
+from .errors import DownloadError, FileTooLargeError, ResultExpiredError, RunComfyError, StoppedError
 from .http_session import USER_AGENT, StoppableRetry, interruptible_sleep, stop_callback
 
 log = logging.getLogger("runcomfy_kling3")
@@ -127,6 +128,8 @@ def download_file(url: str, dest: str | Path, *, max_bytes: int = DEFAULT_MAX_BY
             sink.flush()
             os.fsync(sink.fileno())
         os.replace(part_path, dest)
+    except RunComfyError as exc:
+        raise exc.with_request_id(request_id)
     finally:
         if own_session:
             session.close()
@@ -145,7 +148,7 @@ def _download_with_resume(session, transfer: _Transfer, sink, max_attempts: int,
                 return
             problem = (f"the transfer ended after {_mib(transfer.have)} of "
                        f"{_mib(transfer.total or 0)}")
-        except (requests.ConnectionError, requests.Timeout,
+        except (requests.ConnectionError, requests.Timeout, urllib3.exceptions.HTTPError,
                 requests.exceptions.ChunkedEncodingError) as exc:
             problem = f"the connection failed ({type(exc).__name__})"
         except _StartOver as exc:
@@ -169,6 +172,13 @@ def _download_with_resume(session, transfer: _Transfer, sink, max_attempts: int,
         interruptible_sleep(delay, transfer.should_stop)
 
 
+def _cause(exc: BaseException) -> str:
+    """The innermost reason of a requests/urllib3 error, without URLs (they may be signed)."""
+    while exc.__context__ is not None and not isinstance(exc, (ConnectionRefusedError, TimeoutError)):
+        exc = exc.__context__
+    return type(exc).__name__
+
+
 class _StartOver(Exception):
     """The server answered a range request with bytes we cannot append."""
 
@@ -180,7 +190,12 @@ def _attempt(session, transfer: _Transfer, sink) -> bool:
         headers["Range"] = f"bytes={transfer.have}-"
         if transfer.validator:
             headers["If-Range"] = transfer.validator
-    response = _get_following_redirects(session, transfer, headers)
+    try:
+        response = _get_following_redirects(session, transfer, headers)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        # the adapter's Retry already retried connecting with backoff; more would only stall
+        raise transfer.error(DownloadError, f"Could not reach the storage host "
+                                            f"{urlsplit(transfer.url).netloc} ({_cause(exc)})") from None
     with response:
         offset = _accept(response, transfer)
         if offset is None:
@@ -189,12 +204,20 @@ def _attempt(session, transfer: _Transfer, sink) -> bool:
             sink.seek(offset)
             sink.truncate()
             transfer.have = offset
-        for chunk in response.iter_content(CHUNK_BYTES):
+        # read1 returns what has arrived (up to a chunk); a plain read of a chunk would lose
+        # the bytes it already holds when the connection breaks mid-chunk
+        raw = response.raw
+        decode = response.headers.get("Content-Encoding", "identity") != "identity"
+        while chunk := raw.read1(CHUNK_BYTES, decode_content=decode):
             transfer.check_stop()
             if transfer.have + len(chunk) > transfer.max_bytes:
                 raise transfer.error(FileTooLargeError, f"The file at {shown_url(transfer.url)} is "
                                                         f"larger than the {_mib(transfer.max_bytes)} limit")
-            sink.write(chunk)
+            try:
+                sink.write(chunk)
+            except OSError as exc:  # disk full, permissions: retrying the network won't help
+                raise transfer.error(DownloadError, f"Could not write {transfer.part_path.parent}: "
+                                                    f"{exc.strerror or exc}") from None
             transfer.have += len(chunk)
             if transfer.progress is not None:
                 transfer.progress(transfer.have, transfer.total)

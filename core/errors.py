@@ -133,7 +133,9 @@ class SubmissionOutcomeUnknownError(RunComfyError):
     """
 
     hint = ("The connection broke after the request was sent, so a job may have been created and "
-            "charged. Check your RunComfy request history before running again")
+            "charged; it is not sent again by itself. Look for it in your RunComfy request history: "
+            f"if it is there, give its request id to the '{RECOVERY_NODE}' node; if it is not, "
+            "change the seed to submit again")
 
 
 # --- the job itself ----------------------------------------------------------------------------

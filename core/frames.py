@@ -177,8 +177,10 @@ def check_memory(info: VideoInfo, selection: FrameSelection, *, available_bytes:
     ways = fitting_options(info, selection, budget)
     advice = ("Any one of these would fit: " + ", ".join(ways)) if ways else \
         "Free memory (close other programs or unload models) and run again"
+    tensor = count * out_h * out_w * 3 * BYTES_PER_VALUE
     raise NotEnoughMemoryError(
-        f"The frames would need {_gib(need)} ({count} frames of {out_w}x{out_h}, float32 RGB) but "
+        f"The frames would need {_gib(tensor)} ({count} frames of {out_w}x{out_h}, float32 RGB; "
+        f"{_gib(need)} while decoding) but "
         f"only {_gib(available)} of memory is available (keeping {_gib(available - budget)} free "
         f"for everything else). {advice}", request_id=request_id)
 

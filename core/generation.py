@@ -35,7 +35,12 @@ from .result_cache import ResultCache, safe_name
 
 log = logging.getLogger("runcomfy_kling3")
 
-__all__ = ["Progress", "GeneratedVideo", "run_generation", "finish_request", "cached_result", "safe_name"]
+__all__ = ["Progress", "GeneratedVideo", "run_generation", "finish_request", "cached_result", "safe_name",
+           "RESULTS_FOLDER", "JOURNAL_FOLDER"]
+
+#: folders inside the pack's data directory (outside the pack folder)
+RESULTS_FOLDER = "results"
+JOURNAL_FOLDER = "journal"
 
 
 @dataclass

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from ..core.client import RunComfyClient
 from ..core.errors import InvalidInputError
-from ..core.generation import Progress, run_generation
+from ..core.generation import JOURNAL_FOLDER, RESULTS_FOLDER, Progress, run_generation
+from ..core.journal import Journal
 from ..core.kling_request import (ASPECT_RATIOS, DEFAULT_DURATION_S, MAX_DURATION_S, MAX_PROMPT_CHARS,
                                   MIN_DURATION_S, Segment, TextToVideoRequest)
 from .comfy_bridge import data_dir, generation_times, token_store
@@ -77,8 +78,12 @@ class Kling3TextToVideoNode:
         view = StatusView(unique_id, eta_for_generation=times.estimate(request.duration))
 
         def work(should_stop):
+            home = data_dir()
             with client:
-                video = run_generation(client, request, data_dir() / "results", progress=progress,
+                # the journal and result cache make a re-run (also after a restart) reuse or
+                # re-attach to the paid job instead of paying again
+                video = run_generation(client, request, home / RESULTS_FOLDER, seed=seed,
+                                       journal=Journal(home / JOURNAL_FOLDER), progress=progress,
                                        should_stop=should_stop, poll_interval=POLL_INTERVAL_S)
             if video.generating_s:
                 times.record(request.duration, video.generating_s)

@@ -48,6 +48,7 @@ def test_node_ids_and_display_names(pack):
         "RunComfyKling3Prompt": "Kling 3.0 Prompt",
         "RunComfyKling3MultiPromptSegment": "Kling 3.0 Multi-Prompt Segment",
         "RunComfyKling3TextToVideo": "Kling 3.0 Pro Text to Video (RunComfy)",
+        "RunComfyKling3FetchResult": "Kling 3.0 Fetch Result (RunComfy)",
     }
     for cls in pack.NODE_CLASS_MAPPINGS.values():
         assert cls.CATEGORY == "RunComfy/Kling 3.0" and cls.DESCRIPTION

@@ -1,0 +1,73 @@
+"""Kling 3.0 Fetch Result (RunComfy): the video of an earlier request, by its request id."""
+from __future__ import annotations
+
+import re
+
+from ..core.client import RunComfyClient
+from ..core.errors import InvalidInputError
+from ..core.generation import RESULTS_FOLDER, Progress, cached_result, finish_request
+from .comfy_bridge import data_dir, token_store
+from .job_runner import StatusView, run_job
+from .preview import preview_ui
+from .prompt_node import CATEGORY
+from .text_to_video_node import OUTPUT_NAMES, OUTPUT_TOOLTIPS, OUTPUT_TYPES
+from .video_outputs import FRAME_OPTION_INPUTS, decode_video, frame_selection, to_comfy_outputs
+
+POLL_INTERVAL_S = 2.0  # at most one status request per interval
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+
+
+class Kling3FetchResultNode:
+    DESCRIPTION = ("Gets the video of an earlier Kling 3.0 request on RunComfy by its request id (from the "
+                   "text-to-video node's request_id output, an error message, or your RunComfy request "
+                   "history) and decodes it like 'Kling 3.0 Pro Text to Video (RunComfy)'. Waits while the "
+                   "job still runs. Never starts a new job, so it costs nothing; a video downloaded before "
+                   "is read from the local cache without contacting RunComfy.")
+    CATEGORY = CATEGORY
+    FUNCTION = "fetch"
+    RETURN_TYPES = OUTPUT_TYPES
+    RETURN_NAMES = OUTPUT_NAMES
+    OUTPUT_TOOLTIPS = OUTPUT_TOOLTIPS
+
+    @classmethod
+    def INPUT_TYPES(cls):
+        return {
+            "required": {
+                "request_id": ("STRING", {"default": "", "tooltip": "The RunComfy request id of the generation to fetch."}),
+                **FRAME_OPTION_INPUTS,
+            },
+            "hidden": {"unique_id": "UNIQUE_ID"},
+        }
+
+    async def fetch(self, request_id, frame_load_cap=0, skip_first_frames=0, select_every_nth=1,
+                    custom_width=0, custom_height=0, unique_id=None):
+        request_id = checked_request_id(request_id)
+        selection = frame_selection(frame_load_cap, skip_first_frames, select_every_nth, custom_width, custom_height)
+        results = data_dir() / RESULTS_FOLDER
+        cached = cached_result(results, request_id)
+        # a cached video needs no token and no request
+        client = None if cached else RunComfyClient.from_env(saved_token=token_store().load())
+        progress = Progress(request_id=request_id)
+        view = StatusView(unique_id)
+
+        def work(should_stop):
+            video = cached
+            if video is None:
+                with client:
+                    # Cancel stops the waiting only: the job may belong to another graph or machine
+                    video = finish_request(client, request_id, results, progress=progress, should_stop=should_stop,
+                                           poll_interval=POLL_INTERVAL_S, cancel_on_stop=False)
+            return video, decode_video(video.path, selection, progress, should_stop, video.request_id)
+
+        video, decoded = await run_job(work, progress, view)
+        outputs = to_comfy_outputs(decoded) + (video.video_url, video.request_id)
+        return {"ui": preview_ui(video.path), "result": outputs}
+
+
+def checked_request_id(value) -> str:
+    text = value.strip() if isinstance(value, str) else value
+    if not isinstance(text, str) or not _REQUEST_ID.match(text):
+        raise InvalidInputError("request_id", "must be a RunComfy request id (letters, digits, '-' and '_', "
+                                "as shown by the request_id output or in the request history)", value,
+                                hint="Nothing was sent")
+    return text

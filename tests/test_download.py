@@ -1,0 +1,321 @@
+"""Download of the result file over real HTTP on 127.0.0.1: resume, size cap, content checks,
+expiry, retries, stop, and no credentials ever sent to the file host."""
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from pack_loader import pack_module
+
+download = pack_module("core.download")
+errors = pack_module("core.errors")
+
+PAYLOAD = bytes(range(256)) * 4096 + b"tail"   # 1 MiB + 4 bytes, every offset distinguishable
+ETAG = '"v1-' + hashlib.sha1(PAYLOAD).hexdigest()[:12] + '"'
+
+
+class FileOrigin:
+    """A storage host whose next answers follow a script: each request pops one plan."""
+
+    def __init__(self, payload: bytes = PAYLOAD):
+        self.payload = payload
+        self.plans: list[dict] = []
+        self.seen: list[dict] = []   # method, path, headers, status, sent bytes per request
+        origin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                origin.answer(self)
+
+            def handle(self):
+                try:
+                    super().handle()
+                except (ConnectionResetError, BrokenPipeError):
+                    pass   # the client hung up, as a client refusing a file does
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                       daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/files/req-1/video.mp4?sig=secret"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        plan = self.plans.pop(0) if self.plans else {}
+        record = {"path": handler.path, "headers": dict(handler.headers), "status": None, "sent": 0}
+        self.seen.append(record)
+        kind = plan.get("kind", "file")
+        if kind == "status":
+            body = plan.get("body", b"nope")
+            record["status"] = plan["status"]
+            handler.send_response(plan["status"])
+            for name, value in plan.get("headers", {}).items():
+                handler.send_header(name, value)
+            handler.send_header("Content-Type", plan.get("type", "text/plain"))
+            handler.send_header("Content-Length", str(len(body)))
+            handler.end_headers()
+            handler.wfile.write(body)
+            return
+        if kind == "redirect":
+            record["status"] = 302
+            handler.send_response(302)
+            handler.send_header("Location", plan["to"])
+            handler.send_header("Content-Length", "0")
+            handler.end_headers()
+            return
+
+        data, start = self.payload, 0
+        range_header = handler.headers.get("Range")
+        use_range = range_header and not plan.get("ignore_range") and (
+            handler.headers.get("If-Range") in (None, ETAG))
+        if use_range:
+            start = int(range_header.split("=")[1].split("-")[0])
+            data = self.payload[start:]
+        record["status"] = 206 if use_range else 200
+        handler.send_response(record["status"])
+        handler.send_header("Content-Type", plan.get("type", "video/mp4"))
+        handler.send_header("ETag", ETAG)
+        handler.send_header("Accept-Ranges", "bytes")
+        if use_range:
+            handler.send_header("Content-Range", f"bytes {start}-{len(self.payload) - 1}/{len(self.payload)}")
+        if plan.get("chunked"):
+            handler.send_header("Transfer-Encoding", "chunked")
+        else:
+            handler.send_header("Content-Length", str(plan.get("length", len(data))))
+        handler.end_headers()
+        to_send = data[: int(len(data) * plan["fraction"])] if "fraction" in plan else data
+        try:
+            if plan.get("chunked"):
+                for offset in range(0, len(to_send), 65536):
+                    piece = to_send[offset:offset + 65536]
+                    handler.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    record["sent"] += len(piece)
+                handler.wfile.write(b"0\r\n\r\n")
+            else:
+                for offset in range(0, len(to_send), 65536):
+                    handler.wfile.write(to_send[offset:offset + 65536])
+                    record["sent"] += len(to_send[offset:offset + 65536])
+                    if plan.get("delay"):
+                        time.sleep(plan["delay"])
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True
+            return
+        if "fraction" in plan:
+            handler.wfile.flush()
+            handler.close_connection = True   # promised more than it sent: a truncated transfer
+
+
+@pytest.fixture
+def origin():
+    server = FileOrigin()
+    yield server
+    server.close()
+
+
+def leftovers(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+def test_downloads_whole_file_atomically_with_progress(origin, tmp_path):
+    calls = []
+    dest = download.download_file(origin.url, tmp_path / "out" / "video.mp4",
+                                  progress=lambda done, total: calls.append((done, total)))
+    assert dest == tmp_path / "out" / "video.mp4"
+    assert dest.read_bytes() == PAYLOAD
+    assert leftovers(dest.parent) == ["video.mp4"]
+    assert calls[-1] == (len(PAYLOAD), len(PAYLOAD))
+    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
+    assert origin.seen[0]["headers"].get("Accept-Encoding") == "identity"
+
+
+def test_resumes_with_range_after_truncated_transfer(origin, tmp_path):
+    origin.plans = [{"fraction": 0.4}, {}]
+    dest = download.download_file(origin.url, tmp_path / "video.mp4")
+    assert dest.read_bytes() == PAYLOAD
+    first, second = origin.seen
+    assert "Range" not in first["headers"]
+    assert second["headers"]["Range"] == f"bytes={first['sent']}-"
+    assert second["headers"]["If-Range"] == ETAG and second["status"] == 206
+    assert leftovers(tmp_path) == ["video.mp4"]
+
+
+def test_resumes_again_after_several_breaks(origin, tmp_path):
+    origin.plans = [{"fraction": 0.3}, {"fraction": 0.3}, {"fraction": 0.5}, {}]
+    assert download.download_file(origin.url, tmp_path / "v.mp4").read_bytes() == PAYLOAD
+    assert [r["status"] for r in origin.seen] == [200, 206, 206, 206]
+
+
+def test_starts_over_when_server_ignores_range(origin, tmp_path):
+    origin.plans = [{"fraction": 0.5}, {"ignore_range": True}]
+    assert download.download_file(origin.url, tmp_path / "v.mp4").read_bytes() == PAYLOAD
+    assert "Range" in origin.seen[1]["headers"] and origin.seen[1]["status"] == 200
+
+
+def test_gives_up_when_transfers_keep_breaking_without_progress(origin, tmp_path):
+    origin.plans = [{"fraction": 0.0}] * 3
+    with pytest.raises(errors.DownloadError, match="failed 2 times in a row") as caught:
+        download.download_file(origin.url, tmp_path / "v.mp4", max_attempts=2, backoff_s=0.01,
+                               request_id="req-7")
+    assert "req-7" in str(caught.value) and "secret" not in str(caught.value)
+    assert leftovers(tmp_path) == []
+
+
+def test_announced_size_over_the_cap_is_refused_before_the_body(origin, tmp_path):
+    with pytest.raises(errors.FileTooLargeError, match="over the 0.5 MiB limit") as caught:
+        download.download_file(origin.url, tmp_path / "v.mp4", max_bytes=512 * 1024,
+                               request_id="req-2")
+    assert "req-2" in str(caught.value)
+    assert leftovers(tmp_path) == []
+    assert len(origin.seen) == 1
+
+
+def test_unannounced_size_over_the_cap_is_cut_off(origin, tmp_path):
+    origin.plans = [{"chunked": True}]
+    with pytest.raises(errors.FileTooLargeError, match="larger than the 0.5 MiB limit"):
+        download.download_file(origin.url, tmp_path / "v.mp4", max_bytes=512 * 1024)
+    assert leftovers(tmp_path) == []
+
+
+def test_file_exactly_at_the_cap_is_fine(origin, tmp_path):
+    origin.plans = [{"chunked": True}]
+    dest = download.download_file(origin.url, tmp_path / "v.mp4", max_bytes=len(PAYLOAD))
+    assert dest.read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/json"])
+def test_non_video_content_type_is_refused(origin, tmp_path, content_type):
+    origin.plans = [{"type": content_type}]
+    with pytest.raises(errors.DownloadError, match="instead of a video") as caught:
+        download.download_file(origin.url, tmp_path / "v.mp4")
+    assert content_type.split(";")[0] in str(caught.value)
+    assert not isinstance(caught.value, errors.ResultExpiredError)
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("content_type", ["video/mp4", "application/octet-stream", "binary/octet-stream"])
+def test_video_and_binary_types_are_accepted(origin, tmp_path, content_type):
+    origin.plans = [{"type": content_type}]
+    assert download.download_file(origin.url, tmp_path / "v.mp4").read_bytes() == PAYLOAD
+
+
+@pytest.mark.parametrize("status", [403, 404, 410])
+def test_gone_file_is_result_expired(origin, tmp_path, status):
+    origin.plans = [{"kind": "status", "status": status}]
+    with pytest.raises(errors.ResultExpiredError, match=str(status)) as caught:
+        download.download_file(origin.url, tmp_path / "v.mp4", request_id="req-3")
+    assert "req-3" in str(caught.value) and "expired" in str(caught.value)
+    assert len(origin.seen) == 1   # not retried
+    assert leftovers(tmp_path) == []
+
+
+def test_server_errors_are_retried_honouring_retry_after(origin, tmp_path):
+    origin.plans = [{"kind": "status", "status": 503, "headers": {"Retry-After": "0"}},
+                    {"kind": "status", "status": 429, "headers": {"Retry-After": "0"}}, {}]
+    assert download.download_file(origin.url, tmp_path / "v.mp4").read_bytes() == PAYLOAD
+    assert [r["status"] for r in origin.seen] == [503, 429, 200]
+
+
+def test_persistent_server_error_is_a_download_error(origin, tmp_path):
+    origin.plans = [{"kind": "status", "status": 500, "headers": {"Retry-After": "0"}}] * 3
+    with pytest.raises(errors.DownloadError, match="HTTP 500"):
+        download.download_file(origin.url, tmp_path / "v.mp4", max_attempts=1)
+    assert len(origin.seen) == 2   # the first try and one retry
+
+
+def test_unreachable_host_is_a_download_error(tmp_path):
+    with socket_free_port() as port:
+        url = f"http://127.0.0.1:{port}/v.mp4"
+    with pytest.raises(errors.DownloadError, match=f"Could not reach the storage host 127.0.0.1:{port}"):
+        download.download_file(url, tmp_path / "v.mp4", max_attempts=1, backoff_s=0.01)
+    assert leftovers(tmp_path) == []
+
+
+def test_stop_request_ends_download_and_leaves_nothing(origin, tmp_path):
+    origin.plans = [{"delay": 0.01}]
+    progress = []
+    with pytest.raises(errors.StoppedError):
+        download.download_file(origin.url, tmp_path / "v.mp4",
+                               progress=lambda done, total: progress.append(done),
+                               should_stop=lambda: len(progress) >= 2)
+    assert leftovers(tmp_path) == []
+
+
+def test_never_sends_authorization_to_the_file_host(origin, tmp_path, monkeypatch):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1 login someone password netrc-secret\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    other = FileOrigin()
+    try:
+        # a redirect to a second host, as storage services do; requests would re-add .netrc
+        # credentials on the way if the download let it
+        origin.plans = [{"kind": "redirect", "to": other.url}]
+        download.download_file(origin.url, tmp_path / "a.mp4")
+        # a session someone configured for the API, token and all
+        api_session = requests.Session()
+        api_session.headers["Authorization"] = "Bearer api-token"
+        api_session.auth = ("user", "pass")
+        other.plans = [{"fraction": 0.5}, {}]
+        download.download_file(other.url, tmp_path / "b.mp4", session=api_session)
+        assert (tmp_path / "b.mp4").read_bytes() == PAYLOAD
+    finally:
+        other.close()
+    seen = origin.seen + other.seen
+    assert len(seen) == 4
+    for request in seen:
+        assert not any(name.lower() == "authorization" for name in request["headers"]), request
+
+
+def test_sandbox_storage_truncation_is_resumed(tmp_path):
+    sandbox_pkg = pack_module("sandbox")
+    with sandbox_pkg.Sandbox(queue_seconds=0.05, run_seconds=0.05, resolution_scale=0.125) as sb:
+        headers = {"Authorization": f"Bearer {sandbox_pkg.DEFAULT_TOKEN}"}
+        answer = requests.post(f"{sb.api_base}/v1/models/{sandbox_pkg.MODEL_ID}", headers=headers,
+                               json={"prompt": "a red fox in snow", "duration": 3}, timeout=10).json()
+        request_id = answer["request_id"]
+        deadline = time.monotonic() + 30
+        while True:
+            status = requests.get(answer["status_url"], headers=headers, timeout=10).json()["status"]
+            if status == "completed" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        result = requests.get(answer["result_url"], headers=headers, timeout=10).json()
+        url = result["output"]["video"]
+        sb.faults.add("file", "truncate", fraction=0.5)
+        dest = download.download_file(url, tmp_path / "result.mp4", request_id=request_id)
+        full = requests.get(url, timeout=30).content
+        assert dest.read_bytes() == full and len(full) > 10_000
+        file_requests = [r for r in sb.requests if r.origin == "files"]
+        assert file_requests[1].headers.get("Range", "").startswith("bytes=")
+        assert all("Authorization" not in r.headers for r in file_requests)
+
+
+class socket_free_port:
+    """A port nothing listens on (bound, then released)."""
+
+    def __enter__(self):
+        import socket
+
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        return self.sock.getsockname()[1]
+
+    def __exit__(self, *exc):
+        self.sock.close()
