@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+if [ "$#" -eq 0 ]; then set -- tests; fi
 .venv/bin/python -m pytest "$@"
 if [ -d web/tests ]; then
   node --test web/tests/

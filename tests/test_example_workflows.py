@@ -195,7 +195,7 @@ def link_problems(link: list, nodes: dict, specs: dict) -> list[str]:
         return problems + ["joins an output or input the node does not declare"]
     out_type, in_type = declared_outputs[source_slot][1], slot_type(declared_inputs[slot["name"]][0])
     if link_type != out_type:
-        problems.append(f"is typed {link_type} but leaves an {out_type} output")
+        problems.append(f"is typed {link_type} but its output is {out_type}")
     if out_type != in_type and "*" not in (out_type, in_type):
         problems.append(f"joins {source['type']}.{declared_outputs[source_slot][0]} ({out_type}) "
                         f"to {target['type']}.{slot['name']} ({in_type})")
