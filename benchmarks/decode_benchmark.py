@@ -1,15 +1,19 @@
 """How fast, and in how much memory, does a 15 s 1080p 24 fps clip become an IMAGE tensor?
 
     python benchmarks/decode_benchmark.py            # makes the clip on first use
+    python benchmarks/decode_benchmark.py --repeat 3 --memory warm
 
 Each method runs in a fresh subprocess (clean peak RSS) that imports torch first, as ComfyUI
-has, and times only the load itself:
+has, and times only the load itself. A method about to exhaust the machine's memory is stopped
+(its time and peak are then lower bounds):
 
   floor      opencv decodes every frame (no colour conversion, one reused buffer), then one
              write of a float32 array of the output's size (np.empty + fill)
   pack       this pack: core.frames.decode_frames, then torch.from_numpy (shares the memory)
   core       ComfyUI core's VideoFromFile.get_components: PyAV decode, each frame to a float
              tensor in a list, then torch.stack
+  core-tuned the same with glibc told to give freed frames back (MALLOC_MMAP_THRESHOLD_):
+             leaner and faster than core as shipped, so ratios against it are conservative
   cv2-stack  a plain opencv loader: read, BGR->RGB, float32 / 255 into a list, then torch.stack
 
 Memory state matters a lot on virtual machines whose free memory is handed back to the host
@@ -33,7 +37,11 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLIP = REPO_ROOT / "benchmarks" / ".cache" / "kling_1080p_15s.mp4"
-METHODS = ("floor", "pack", "core", "cv2-stack")
+METHODS = ("floor", "pack", "core", "core-tuned", "cv2-stack")
+#: glibc keeps freed 24 MiB frames in its heap and grows past them (its mmap threshold adapts
+#: upwards), so core's list costs about twice its size; this setting stops that. It only makes
+#: core leaner and faster, so a ratio against it is conservative.
+TUNED_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(1024 * 1024)}
 REPORTED_KIB = Path("/sys/module/page_reporting/parameters/reported_kib")
 GIB = 1024 ** 3
 MIB = 1024 ** 2
@@ -43,7 +51,7 @@ MAX_TIME_VS_FLOOR = 1.3
 MIN_SPEEDUP_VS_CORE = 3.0
 RSS_FACTOR, RSS_EXTRA = 1.1, 300 * MIB
 #: a method is stopped when its RSS comes this close to exhausting available memory
-GUARD_MARGIN = 1 * GIB
+GUARD_MARGIN = 3 * GIB // 2
 
 
 def ensure_clip(path: Path) -> Path:
@@ -120,7 +128,8 @@ def run_cv2_stack(clip: str):
     return torch.stack(frames), {}
 
 
-RUNNERS = {"floor": run_floor, "pack": run_pack, "core": run_core, "cv2-stack": run_cv2_stack}
+RUNNERS = {"floor": run_floor, "pack": run_pack, "core": run_core, "core-tuned": run_core,
+           "cv2-stack": run_cv2_stack}
 
 
 def rss_now() -> int:
@@ -146,8 +155,9 @@ def child(method: str, clip: str, memory: str, warm_bytes: int) -> None:
     started = time.perf_counter()
     result, extra = RUNNERS[method](clip)
     wall = time.perf_counter() - started
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"method": method, "wall_s": wall, "peak_rss": peak, "baseline_rss": baseline,
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"method": method, "wall_s": wall, "peak_rss": usage.ru_maxrss * 1024,
+                      "baseline_rss": baseline, "cpu_s": usage.ru_utime + usage.ru_stime,
                       "shape": list(result.shape), "nbytes": int(result.nbytes), **extra}))
 
 
@@ -172,34 +182,38 @@ def wait_for_settled_memory(limit_s: float, quiet_s: float = 3.0) -> float:
 
 def measure(method: str, clip: Path, memory: str, settle_limit: float) -> dict:
     """Run one method in a fresh subprocess. A method that would exhaust the machine's memory
-    is stopped before the kernel's OOM killer picks a victim (this machine may be shared): its
-    result then says how far it got, and its time is a lower bound."""
+    is stopped before the kernel's OOM killer has to pick a victim (this machine may be
+    shared); its result then says how far it got, and its time is a lower bound."""
     output_bytes = 360 * 1080 * 1920 * 3 * 4
-    warm_bytes = 2 * output_bytes if method in ("core", "cv2-stack") else output_bytes
+    warm_bytes = output_bytes if method in ("floor", "pack") else 2 * output_bytes
     waited = wait_for_settled_memory(settle_limit) if memory == "cold" else 0.0
     guard = available_bytes() - GUARD_MARGIN
+    env = dict(os.environ, **(TUNED_MALLOC_ENV if method == "core-tuned" else {}))
     child_process = subprocess.Popen(
         [sys.executable, __file__, "--child", method, "--clip", str(clip), "--memory", memory,
-         "--warm-bytes", str(warm_bytes)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+         "--warm-bytes", str(warm_bytes)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, env=env)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(child_process.stdout), daemon=True)
     reader.start()
-    highest, killed_at = 0, None
+    highest, stopped_at = 0, None
     while child_process.poll() is None:
         rss = process_rss(child_process.pid)
         highest = max(highest, rss)
         if rss > guard:
             child_process.kill()
-            killed_at = time.monotonic()
+            stopped_at = time.monotonic()
             break
         time.sleep(0.02)
     child_process.wait()
+    stopped_at = stopped_at or (time.monotonic() if child_process.returncode == -9 else None)
     reader.join()
     errors = child_process.stderr.read()
-    if killed_at is not None:
+    if stopped_at is not None:  # stopped by us, or by the kernel's OOM killer
         started = next((float(line.split()[1]) for line in lines if line.startswith("started ")), None)
-        return {"method": method, "stopped": True, "wall_s": killed_at - (started or killed_at),
-                "peak_rss": highest, "baseline_rss": 0, "nbytes": output_bytes, "settle_wait_s": waited}
+        return {"method": method, "stopped": True, "wall_s": stopped_at - (started or stopped_at),
+                "peak_rss": highest, "baseline_rss": 0, "nbytes": output_bytes, "cpu_s": 0.0,
+                "settle_wait_s": waited}
     if child_process.returncode != 0:
         raise SystemExit(f"{method} failed (exit {child_process.returncode}):\n{errors}")
     result = json.loads(lines[-1])
@@ -227,6 +241,8 @@ def main() -> None:
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--memory", choices=("cold", "warm"), default="cold")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds over all methods; the table shows each method's median time")
     parser.add_argument("--settle-limit", type=float, default=120.0,
                         help="longest wait for freed memory to be returned before a run (s)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -238,12 +254,28 @@ def main() -> None:
 
     clip = ensure_clip(args.clip)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    unknown = set(methods) - set(METHODS)
+    if unknown:
+        raise SystemExit(f"--methods: unknown {sorted(unknown)}; choose from {METHODS}")
     print(machine_summary(args.memory), flush=True)
-    results = {}
-    for method in methods:
-        print(f"running {method} ...", flush=True)
-        results[method] = measure(method, clip, args.memory, args.settle_limit)
-    print_report(results)
+    runs: dict[str, list[dict]] = {method: [] for method in methods}
+    for round_index in range(args.repeat):
+        for method in methods:
+            result = measure(method, clip, args.memory, args.settle_limit)
+            runs[method].append(result)
+            print(f"  round {round_index + 1} {method:<10} {'>=' if result.get('stopped') else ''}"
+                  f"{result['wall_s']:.2f} s, peak RSS {result['peak_rss'] / GIB:.2f} GiB "
+                  f"(waited {result['settle_wait_s']:.0f} s for memory to settle)", flush=True)
+    print_report({method: median_run(results) for method, results in runs.items()},
+                 {method: [r["wall_s"] for r in results] for method, results in runs.items()})
+
+
+def median_run(results: list[dict]) -> dict:
+    ordered = sorted(results, key=lambda r: r["wall_s"])
+    chosen = dict(ordered[(len(ordered) - 1) // 2])
+    chosen["peak_rss"] = max(r["peak_rss"] for r in results)
+    chosen["stopped"] = any(r.get("stopped") for r in results)
+    return chosen
 
 
 def machine_summary(memory: str) -> str:
@@ -255,19 +287,22 @@ def machine_summary(memory: str) -> str:
             f"{'yes' if REPORTED_KIB.exists() else 'no'}; memory state before each run: {memory}")
 
 
-def print_report(results: dict) -> None:
+def print_report(results: dict, times: dict) -> None:
     print()
-    print(f"{'method':<10} {'wall s':>8} {'peak RSS GiB':>13} {'baseline GiB':>13} {'output GiB':>11}  notes")
+    print(f"{'method':<11} {'wall s':>9} {'peak RSS GiB':>13} {'baseline GiB':>13} {'output GiB':>11}  notes")
     for method, r in results.items():
-        notes = ""
+        notes = []
+        if len(times[method]) > 1:
+            notes.append("median of " + ", ".join(f"{t:.2f}" for t in times[method]))
         if method == "floor":
-            notes = f"decode {r['decode_s']:.2f} s + write {r['write_s']:.2f} s"
+            notes.append(f"decode {r['decode_s']:.2f} s + write {r['write_s']:.2f} s")
+        if method == "core-tuned":
+            notes.append("core with MALLOC_MMAP_THRESHOLD_=1MiB (leaner than as shipped)")
         if r.get("stopped"):
-            notes = ("stopped: about to exhaust memory (would be OOM-killed); time and RSS are "
-                     "lower bounds")
+            notes.append("stopped before exhausting memory: time and RSS are lower bounds")
         mark = ">=" if r.get("stopped") else "  "
-        print(f"{method:<10} {mark}{r['wall_s']:>6.2f} {mark}{r['peak_rss'] / GIB:>11.2f} "
-              f"{r['baseline_rss'] / GIB:>13.2f} {r['nbytes'] / GIB:>11.2f}  {notes}")
+        print(f"{method:<11} {mark}{r['wall_s']:>7.2f} {mark}{r['peak_rss'] / GIB:>11.2f} "
+              f"{r['baseline_rss'] / GIB:>13.2f} {r['nbytes'] / GIB:>11.2f}  {'; '.join(notes)}")
     if "pack" not in results:
         return
     pack = results["pack"]
@@ -276,7 +311,7 @@ def print_report(results: dict) -> None:
     for method, r in results.items():
         if method != "pack":
             mark = ">=" if r.get("stopped") else "  "
-            print(f"  {method:<10} time {mark}{r['wall_s'] / pack['wall_s']:5.2f}x   "
+            print(f"  {method:<11} time {mark}{r['wall_s'] / pack['wall_s']:5.2f}x   "
                   f"peak RSS {mark}{r['peak_rss'] / pack['peak_rss']:5.2f}x")
     print()
     print("targets:")
@@ -284,11 +319,14 @@ def print_report(results: dict) -> None:
     if "floor" in results:
         ratio = pack["wall_s"] / results["floor"]["wall_s"]
         checks.append((f"pack time <= {MAX_TIME_VS_FLOOR}x floor", f"{ratio:.2f}x", ratio <= MAX_TIME_VS_FLOOR))
-    if "core" in results:
-        speedup = results["core"]["wall_s"] / pack["wall_s"]
-        mark = ">=" if results["core"].get("stopped") else ""
-        checks.append((f"pack >= {MIN_SPEEDUP_VS_CORE}x faster than core", f"{mark}{speedup:.2f}x",
-                       speedup >= MIN_SPEEDUP_VS_CORE))
+    cores = [m for m in ("core", "core-tuned") if m in results]
+    if cores:
+        # every figure here is a lower bound of core's real time, so the largest one holds
+        best = max(cores, key=lambda m: results[m]["wall_s"])
+        speedup = results[best]["wall_s"] / pack["wall_s"]
+        mark = ">=" if results[best].get("stopped") or best == "core-tuned" else ""
+        checks.append((f"pack >= {MIN_SPEEDUP_VS_CORE}x faster than core (against {best})",
+                       f"{mark}{speedup:.2f}x", speedup >= MIN_SPEEDUP_VS_CORE))
     limit = RSS_FACTOR * pack["nbytes"] + RSS_EXTRA
     checks.append((f"pack peak RSS <= {RSS_FACTOR}x output + 300 MiB ({limit / GIB:.2f} GiB)",
                    f"{pack['peak_rss'] / GIB:.2f} GiB", pack["peak_rss"] <= limit))

@@ -17,6 +17,10 @@ MAX_PROMPT_CHARS = 2500          # reported by other providers of Kling 3.0
 MAX_SEGMENT_PROMPT_CHARS = 512   # the upstream Kling API's limit for one shot
 MAX_SEGMENTS = 20                # schema maxItems (3..15 s per shot and 15 s in all allow 5)
 SHOT_TYPE = "customize"
+#: output size per aspect ratio, as reported by other providers; the frame rate is not documented,
+#: 24 fps is what Kling produces in practice (the decoder reads the real one from the file)
+OUTPUT_SIZES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1440, 1440)}
+EXPECTED_FPS = 24
 PRICE_PER_SECOND_USD = 0.112
 PRICE_PER_SECOND_WITH_SOUND_USD = 0.168
 

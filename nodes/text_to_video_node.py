@@ -12,7 +12,7 @@ from .job_runner import StatusView, run_job
 from .preview import preview_ui
 from .prompt_node import CATEGORY
 from .segment_node import SEGMENTS_TYPE
-from .video_outputs import FRAME_OPTION_INPUTS, decode_video, frame_selection, to_comfy_outputs
+from .video_outputs import FRAME_OPTION_INPUTS, check_memory_before_submit, decode_video, frame_selection, to_comfy_outputs
 
 POLL_INTERVAL_S = 2.0  # at most one status request per interval
 
@@ -72,6 +72,7 @@ class Kling3TextToVideoNode:
                        custom_height=0, multi_prompt=None, unique_id=None):
         request = build_request(prompt, negative_prompt, duration, aspect_ratio, cfg_scale, sound, multi_prompt)
         selection = frame_selection(frame_load_cap, skip_first_frames, select_every_nth, custom_width, custom_height)
+        check_memory_before_submit(request, selection)
         client = RunComfyClient.from_env(saved_token=token_store().load())
         times = generation_times()
         progress = Progress()

@@ -10,7 +10,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.audio import AudioTrack, decode_audio
-from ..core.frames import DecodedFrames, FrameSelection, decode_frames
+from ..core.errors import NotEnoughMemoryError
+from ..core.frames import DecodedFrames, FrameSelection, VideoInfo, check_memory, decode_frames
+from ..core.kling_request import EXPECTED_FPS, OUTPUT_SIZES, TextToVideoRequest
 from ..core.generation import Progress
 from .comfy_bridge import video_object
 
@@ -32,7 +34,20 @@ def frame_selection(frame_load_cap=0, skip_first_frames=0, select_every_nth=1, c
                     custom_height=0) -> FrameSelection:
     return FrameSelection(frame_load_cap=int(frame_load_cap), skip_first_frames=int(skip_first_frames),
                           select_every_nth=int(select_every_nth), custom_width=int(custom_width),
-                          custom_height=int(custom_height))
+                          custom_height=int(custom_height)).validate()
+
+
+def check_memory_before_submit(request: TextToVideoRequest, selection: FrameSelection) -> None:
+    """Fail before paying for a clip whose frames could not be decoded on this machine."""
+    width, height = OUTPUT_SIZES[request.aspect_ratio]
+    expected = VideoInfo(width=width, height=height, fps=float(EXPECTED_FPS),
+                         frame_count=request.duration * EXPECTED_FPS, duration=float(request.duration),
+                         has_audio=request.sound)
+    try:
+        check_memory(expected, selection)
+    except NotEnoughMemoryError as exc:
+        raise NotEnoughMemoryError(f"Nothing was submitted: the {request.duration} s {width}x{height} clip "
+                                   f"would not fit in memory once decoded. {exc.reason}") from None
 
 
 @dataclass

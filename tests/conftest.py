@@ -46,3 +46,22 @@ def sandbox_factory():
     yield make
     for server in made:
         server.stop()
+
+
+@pytest.fixture
+def api_env(monkeypatch, sandbox):
+    """The nodes pointed at the sandbox (also inherited by child processes), polling quickly."""
+    monkeypatch.setenv("RUNCOMFY_API_BASE", sandbox.api_base)
+    monkeypatch.setenv("RUNCOMFY_API_TOKEN", "sandbox-token")
+    monkeypatch.delenv("RUNCOMFY_TOKEN", raising=False)
+    monkeypatch.delenv("RUNCOMFY_KLING3_CACHE_MAX_GB", raising=False)
+    for module in ("nodes.text_to_video_node", "nodes.fetch_result_node"):
+        monkeypatch.setattr(pack_module(module), "POLL_INTERVAL_S", 0.05)
+
+
+@pytest.fixture
+def comfy(tmp_path, monkeypatch, api_env):
+    """Stand-ins for the ComfyUI modules the nodes call (see comfy_stubs.py)."""
+    from comfy_stubs import FakeComfy
+
+    return FakeComfy(tmp_path).install(monkeypatch)

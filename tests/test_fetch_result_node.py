@@ -7,7 +7,7 @@ import threading
 import pytest
 import torch
 
-from comfy_stubs import FakeComfy, InterruptProcessingException
+from comfy_stubs import InterruptProcessingException
 from pack_loader import load_pack, pack_module
 
 pack = load_pack()
@@ -18,15 +18,6 @@ fetch_module = pack_module("nodes.fetch_result_node")
 Fetch = pack.NODE_CLASS_MAPPINGS["RunComfyKling3FetchResult"]
 T2V = pack.NODE_CLASS_MAPPINGS["RunComfyKling3TextToVideo"]
 BODY = {"prompt": "a heron at dawn", "duration": 3, "aspect_ratio": "1:1", "cfg_scale": 0.5, "sound": True}
-
-
-@pytest.fixture
-def comfy(tmp_path, monkeypatch, sandbox):
-    monkeypatch.setenv("RUNCOMFY_API_BASE", sandbox.api_base)
-    monkeypatch.setenv("RUNCOMFY_API_TOKEN", "sandbox-token")
-    monkeypatch.delenv("RUNCOMFY_TOKEN", raising=False)
-    monkeypatch.setattr(fetch_module, "POLL_INTERVAL_S", 0.05)
-    return FakeComfy(tmp_path).install(monkeypatch)
 
 
 def submit_elsewhere(sandbox, body=BODY) -> str:

@@ -29,20 +29,6 @@ INPUTS = dict(prompt="a red fox in snow", negative_prompt="", duration=3, aspect
 FETCH_NODE = "Kling 3.0 Fetch Result (RunComfy)"
 
 
-@pytest.fixture
-def env(monkeypatch, sandbox):
-    monkeypatch.setenv("RUNCOMFY_API_BASE", sandbox.api_base)
-    monkeypatch.setenv("RUNCOMFY_API_TOKEN", "sandbox-token")
-    monkeypatch.delenv("RUNCOMFY_TOKEN", raising=False)
-    monkeypatch.delenv("RUNCOMFY_KLING3_CACHE_MAX_GB", raising=False)
-    monkeypatch.setattr(t2v_module, "POLL_INTERVAL_S", 0.05)
-
-
-@pytest.fixture
-def comfy(tmp_path, monkeypatch, env):
-    return FakeComfy(tmp_path).install(monkeypatch)
-
-
 def home(root: Path) -> Path:
     """The pack's data folder inside the (stand-in) ComfyUI at ``root``."""
     return root / "user" / "__runcomfy"
@@ -210,7 +196,7 @@ print("RESULT " + json.dumps({"request_id": request_id, "frame_count": frame_cou
 def start_child(root: Path, **changes) -> subprocess.Popen:
     script = root / "child.py"
     script.write_text(CHILD)
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # RUNCOMFY_* come from the env fixture
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}  # RUNCOMFY_* come from the api_env fixture
     return subprocess.Popen([sys.executable, str(script), str(TESTS_DIR), str(root),
                              json.dumps({**INPUTS, **changes})],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -236,7 +222,7 @@ def wait_for_submitted(root: Path, child: subprocess.Popen) -> journal_module.Jo
     pytest.fail(f"the child never recorded a submission: {child.communicate()[1][-3000:]}")
 
 
-def test_killed_mid_wait_and_restarted_the_same_job_is_awaited_not_paid_again(tmp_path, env, sandbox):
+def test_killed_mid_wait_and_restarted_the_same_job_is_awaited_not_paid_again(tmp_path, api_env, sandbox):
     sandbox.settings.queue_seconds = 4.0
     sandbox.settings.run_seconds = 0.5
     first = start_child(tmp_path)
@@ -255,7 +241,7 @@ def test_killed_mid_wait_and_restarted_the_same_job_is_awaited_not_paid_again(tm
     assert polls  # the restarted process re-attached and waited for the running job
 
 
-def test_a_restarted_process_reuses_the_result_and_decodes_new_options_without_requests(tmp_path, env, sandbox, monkeypatch):
+def test_a_restarted_process_reuses_the_result_and_decodes_new_options_without_requests(tmp_path, api_env, sandbox, monkeypatch):
     FakeComfy(tmp_path).install(monkeypatch)
     request_id = run()["result"][-1]
     seen = len(sandbox.requests)
@@ -264,7 +250,7 @@ def test_a_restarted_process_reuses_the_result_and_decodes_new_options_without_r
     assert len(sandbox.requests) == seen and len(sandbox.submissions) == 1
 
 
-def test_two_processes_with_the_same_inputs_share_one_job(tmp_path, env, sandbox):
+def test_two_processes_with_the_same_inputs_share_one_job(tmp_path, api_env, sandbox):
     sandbox.settings.queue_seconds = 1.0
     children = [start_child(tmp_path), start_child(tmp_path)]
     results = [child_result(child) for child in children]

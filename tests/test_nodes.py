@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from comfy_stubs import FakeComfy, InterruptProcessingException
+from comfy_stubs import InterruptProcessingException
 from pack_loader import load_pack, pack_module
 
 pack = load_pack()
@@ -17,15 +17,6 @@ t2v_module = pack_module("nodes.text_to_video_node")
 Prompt = pack.NODE_CLASS_MAPPINGS["RunComfyKling3Prompt"]
 Segment = pack.NODE_CLASS_MAPPINGS["RunComfyKling3MultiPromptSegment"]
 T2V = pack.NODE_CLASS_MAPPINGS["RunComfyKling3TextToVideo"]
-
-
-@pytest.fixture
-def comfy(tmp_path, monkeypatch, sandbox):
-    monkeypatch.setenv("RUNCOMFY_API_BASE", sandbox.api_base)
-    monkeypatch.setenv("RUNCOMFY_API_TOKEN", "sandbox-token")
-    monkeypatch.delenv("RUNCOMFY_TOKEN", raising=False)
-    monkeypatch.setattr(t2v_module, "POLL_INTERVAL_S", 0.05)
-    return FakeComfy(tmp_path).install(monkeypatch)
 
 
 def run(node_kwargs, unique_id="7"):
@@ -148,6 +139,23 @@ def test_missing_token_is_reported_before_submission(comfy, sandbox, monkeypatch
     monkeypatch.delenv("RUNCOMFY_API_TOKEN")
     with pytest.raises(errors.MissingTokenError, match="RUNCOMFY_API_TOKEN"):
         run({"prompt": "a fox"})
+    assert sandbox.requests == []
+
+
+def test_a_clip_that_would_not_fit_in_memory_is_not_paid_for(comfy, sandbox, monkeypatch):
+    buffers = pack_module("core.buffers")
+    monkeypatch.setattr(buffers, "available_memory_bytes", lambda: 3 * 1024 ** 3)
+    with pytest.raises(errors.NotEnoughMemoryError) as info:
+        run({"prompt": "a fox", "duration": 15})
+    text = str(info.value)
+    assert "Nothing was submitted" in text and "frame_load_cap" in text and "GiB" in text
+    assert sandbox.requests == []
+    run({"prompt": "a fox", "duration": 3, "custom_width": 320})  # a small selection still runs
+
+
+def test_bad_frame_options_are_rejected_before_submission(comfy, sandbox):
+    with pytest.raises(errors.InvalidInputError, match="select_every_nth"):
+        run({"prompt": "a fox", "select_every_nth": 0})
     assert sandbox.requests == []
 
 
