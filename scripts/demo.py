@@ -98,7 +98,8 @@ def run(client: RunComfyClient, out: Path) -> int:
     generated = time.perf_counter()
     show()
     mp4 = out / "kling3_story.mp4"
-    shutil.copyfile(video.path, mp4)
+    shutil.move(video.path, mp4)
+    shutil.rmtree(out / "downloads", ignore_errors=True)
     print(f"submitted {sorted(body)}; request id {video.request_id}")
     print(f"job + download: {generated - began:.1f} s -> {mp4} ({mp4.stat().st_size / 1e6:.1f} MB)")
 
