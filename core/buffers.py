@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import errno
 import logging
 import mmap
 import os
@@ -121,6 +122,7 @@ class Prefaulter:
         self._threads = [threading.Thread(target=self._run, name=f"prefault-{k}", daemon=True)
                          for k in range(count if _madvise is not None else 0)]
         self.supported = _madvise is not None
+        self.failure: str | None = None
 
     def __enter__(self) -> "Prefaulter":
         for thread in self._threads:
@@ -152,7 +154,12 @@ class Prefaulter:
             # page-aligned start is required by madvise; the writer covers any unaligned head
             start, length = piece
             aligned = start - start % mmap.PAGESIZE
-            if _madvise(aligned, length + (start - aligned), MADV_POPULATE_WRITE) != 0:
+            while _madvise(aligned, length + (start - aligned), MADV_POPULATE_WRITE) != 0:
+                code = ctypes.get_errno()
+                if code in (errno.EINTR, errno.EAGAIN) and not self._stop.is_set():
+                    continue  # interrupted by a signal, or the kernel asks to try again
+                # EINVAL: kernel before 5.14; anything else: leave faulting to the writer
+                self.failure = errno.errorcode.get(code, str(code))
                 self.supported = False
                 self._stop.set()
                 return

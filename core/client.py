@@ -11,11 +11,12 @@ import logging
 from typing import Mapping
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, MaxRetryError
+from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ProxyError, SSLError
 
 from .api_answers import read_json
-from .config import ApiSettings, load_settings, redact
-from .errors import ApiUnreachableError, ProtocolError, RunComfyError, SubmissionOutcomeUnknownError
+from .config import ApiSettings, load_settings
+from .errors import (ApiUnreachableError, ProtocolError, RunComfyError, ServerError,
+                     SubmissionOutcomeUnknownError)
 from .http_session import make_session, read_retry, submit_retry
 from .job import RequestHandle
 
@@ -67,7 +68,7 @@ class RunComfyClient:
         """Start a job. Sent again only when the API provably did not create one."""
         try:
             response = self._submits.post(self.url(f"/v1/models/{model_id}"), json=body,
-                                          timeout=self.submit_timeout)
+                                          timeout=self.submit_timeout, allow_redirects=False)
         except requests.RequestException as exc:
             if _never_sent(exc):
                 raise ApiUnreachableError(f"Could not connect to the RunComfy API at "
@@ -79,6 +80,12 @@ class RunComfyClient:
         except ProtocolError as exc:
             # A 2xx whose body we cannot read: the job probably exists, we just lost its id.
             raise SubmissionOutcomeUnknownError(f"Unreadable answer to the submission: {exc.reason}") from None
+        except ServerError as exc:
+            if response.status_code == 503:
+                raise  # 503 means the request was not taken (and was already retried)
+            # Any other server error may come after the API accepted the job (a gateway 502/504).
+            raise SubmissionOutcomeUnknownError(f"The API answered the submission with an error "
+                                                f"({exc.reason})") from None
         request_id = answer.get("request_id")
         if not isinstance(request_id, str) or not request_id:
             raise SubmissionOutcomeUnknownError("The answer to the submission holds no request id")
@@ -86,10 +93,11 @@ class RunComfyClient:
         return RequestHandle(self, request_id)
 
     def call(self, method: str, path: str, *, request_id: str | None = None,
-             params: dict | None = None) -> dict:
+             params: dict | None = None, timeout: tuple[float, float] | None = None) -> dict:
         """An idempotent API call (status, result, cancel, model info), with retries."""
         try:
-            response = self._reads.request(method, self.url(path), params=params, timeout=self.read_timeout)
+            response = self._reads.request(method, self.url(path), params=params, allow_redirects=False,
+                                           timeout=timeout or self.read_timeout)
         except requests.RequestException as exc:
             raise ApiUnreachableError(f"The RunComfy API did not answer {method} {path.split('?')[0]}: "
                                       f"{_cause(exc)}", request_id=request_id) from None
@@ -97,13 +105,16 @@ class RunComfyClient:
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
-    """True when the request cannot have reached the server (so re-sending is safe)."""
-    if isinstance(exc, requests.ConnectTimeout):
+    """True when the request cannot have reached the server: no connection was made, the proxy
+    could not be reached, or the TLS handshake failed (the body goes out only after it)."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError, requests.exceptions.ProxyError)):
         return True
     reason = exc.args[0] if exc.args else None
     if isinstance(reason, MaxRetryError):
         reason = reason.reason
-    return isinstance(reason, ConnectTimeoutError)  # NewConnectionError (refused, DNS) is one too
+    # NewConnectionError (refused, DNS failure) is a ConnectTimeoutError too
+    return isinstance(reason, (ConnectTimeoutError, SSLError, ProxyError))
+
 
 
 def _cause(exc: BaseException) -> str:
@@ -119,7 +130,7 @@ def _cause(exc: BaseException) -> str:
         text += ": timed out"
     elif "RemoteDisconnected" in detail or "Connection aborted" in detail:
         text += ": connection closed without an answer"
-    return redact(text)
+    return text
 
 
 __all__ = ["RunComfyClient", "RunComfyError"]

@@ -54,6 +54,9 @@ class ApiSettings:
     token: str = field(repr=False)
     token_source: str = "argument"
 
+    def __post_init__(self) -> None:
+        check_token_is_sendable(self.token, self.token_source)
+
     def __repr__(self) -> str:
         return f"ApiSettings(base_url={self.base_url!r}, token=<from {self.token_source}>)"
 
@@ -72,6 +75,22 @@ def load_settings(saved_token: str | None = None, environ: Mapping[str, str] | N
         raise MissingTokenError("No RunComfy API token found")
     url = check_base_url(base_url or environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
     return ApiSettings(base_url=url, token=token, token_source=source or "argument")
+
+
+def check_token_is_sendable(token: str, source: str) -> None:
+    """A token must fit in an HTTP header: printable ASCII, one line, no spaces.
+
+    Checked before any request because ``http.client`` would otherwise raise an error whose
+    text contains the whole header, token included (a pasted mask like "••••abcd" is caught
+    here too).
+    """
+    if not token.isascii() or any(ch.isspace() or not ch.isprintable() for ch in token):
+        from .token_store import mask
+
+        raise ConfigurationError(
+            f"The RunComfy API token from {source} ({mask(token)}) contains spaces, line breaks or "
+            f"characters that are not plain ASCII, so it cannot be sent",
+            hint="Copy the key again from your RunComfy profile (API keys) and paste it whole; nothing was sent")
 
 
 def redact(text: str, *secrets: str | None) -> str:

@@ -12,6 +12,7 @@ Skipped frames are only ``grab()``-ed: decoded (which H.264 needs anyway) but ne
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 from pathlib import Path
@@ -22,6 +23,8 @@ import numpy as np
 
 from . import buffers
 from .errors import DecodeError, StoppedError
+
+log = logging.getLogger("runcomfy_kling3")
 
 #: BGR slots between decoder and converter: enough to ride out jitter, small enough to stay
 #: cache- and memory-friendly (6 MiB each at 1080p)
@@ -85,6 +88,8 @@ class FramePipeline:
             converter.finish()
             if prefaulter is not None:
                 prefaulter.stop()
+                if prefaulter.failure:
+                    log.debug("prefaulting stopped early (%s)", prefaulter.failure)
             if progress is not None and converter.error is None:
                 progress(produced, max(expected, produced))
             converter.raise_error()

@@ -12,30 +12,24 @@ import contextlib
 import json
 import logging
 import math
-import os
 import statistics
-import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Iterator
+
+from .fs import FileLock, atomic_write
 
 log = logging.getLogger("runcomfy_kling3")
 
 KEEP_PER_DURATION = 20
 FORMAT_VERSION = 1
+#: a stuck lock holder must not stall a finished generation: after this long, write anyway
+#: (the worst case is one lost sample)
 LOCK_TIMEOUT_S = 5.0
-
-try:  # POSIX
-    import fcntl
-except ImportError:  # Windows: the in-process lock still holds; cross-process races are tolerated
-    fcntl = None  # type: ignore[assignment]
 
 
 class GenerationTimes:
     """``record`` after each generation, ``estimate`` before the next one."""
-
-    _thread_lock = threading.Lock()  # one per process: fcntl locks do not exclude threads
 
     def __init__(self, path: Path):
         self.path = Path(path)
@@ -94,48 +88,13 @@ class GenerationTimes:
         return {"version": FORMAT_VERSION, "durations": durations}
 
     def _write(self, data: dict) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=".times-", suffix=".tmp", dir=self.path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(data, handle, separators=(",", ":"))
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-            raise
+        atomic_write(self.path, json.dumps(data, separators=(",", ":")).encode("utf-8"))
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
-        with self._thread_lock:
-            if fcntl is None:
-                yield
-                return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            lock_path = self.path.with_name(self.path.name + ".lock")
-            with open(lock_path, "a+") as lock_file:
-                _acquire(lock_file.fileno())
-                try:
-                    yield
-                finally:
-                    fcntl.flock(lock_file.fileno(), fcntl.LOCK_UN)
-
-
-def _acquire(fd: int) -> None:
-    """Take the exclusive lock; after ``LOCK_TIMEOUT_S`` go on without it (a stuck lock holder
-    must not stall a finished generation; the worst case is one lost sample)."""
-    deadline = time.monotonic() + LOCK_TIMEOUT_S
-    while True:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                log.warning("RunComfy: generation times are locked by another process; writing anyway")
-                return
-            time.sleep(0.05)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.path.with_name(self.path.name + ".lock")).held(give_up_after_s=LOCK_TIMEOUT_S):
+            yield
 
 
 def _positive(value: object) -> bool:

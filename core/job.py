@@ -22,6 +22,7 @@ log = logging.getLogger("runcomfy_kling3")
 DEFAULT_POLL_INTERVAL_S = 2.0
 DEFAULT_TIMEOUT_S = 30 * 60.0
 MAX_FAILED_POLLS = 8  # consecutive polls that failed even after the HTTP-level retries
+CANCEL_TIMEOUT = (3.0, 5.0)  # (connect, read) seconds for the cancel sent when the user stops
 
 
 @dataclass(frozen=True)
@@ -146,9 +147,10 @@ class RequestHandle:
                          output=body.get("output") or {}, cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
                          created_at=body.get("created_at"), finished_at=body.get("finished_at"))
 
-    def cancel(self) -> bool:
+    def cancel(self, timeout: tuple[float, float] | None = None) -> bool:
         """Ask the API to cancel. True when it did; False when the job was no longer queued."""
-        body = self.client.call("POST", f"/v1/requests/{self.request_id}/cancel", request_id=self.request_id)
+        body = self.client.call("POST", f"/v1/requests/{self.request_id}/cancel", request_id=self.request_id,
+                                timeout=timeout)
         outcome = str(body.get("outcome") or body.get("status") or "").lower()
         return outcome in ("cancelled", "canceled")
 
@@ -177,6 +179,7 @@ class RequestHandle:
                     next_poll = time.monotonic() + poll_interval
                     try:
                         status = self.status()
+                        result = self.result() if isinstance(status, Completed) else None
                         failed_polls = 0
                     except (ServerError, ProtocolError, RateLimitedError, ApiUnreachableError) as exc:
                         failed_polls += 1
@@ -190,11 +193,9 @@ class RequestHandle:
                         log.info("Request %s: %s", self.request_id, status)
                         if on_update is not None:
                             on_update(JobUpdate(self.request_id, status, time.monotonic() - start))
-                    if isinstance(status, Completed):
-                        result = self.result()
-                        if result is not None:
-                            return result
-                    elif isinstance(status, Failed):
+                    if result is not None:
+                        return result
+                    if isinstance(status, Failed):
                         raise JobFailedError(f"The job failed: {failure_text(status.error)}",
                                              reason=status.error, request_id=self.request_id)
                     elif isinstance(status, Cancelled):
@@ -206,7 +207,13 @@ class RequestHandle:
         if not cancel:
             return StoppedError("Stopped waiting for the job", request_id=self.request_id)
         try:
-            cancelled = self.cancel()
+            # One quick attempt: the user is waiting for ComfyUI to give control back, and a
+            # stop callback that is already true ends any retry back-off at once.
+            with stop_callback(lambda: True):
+                cancelled = self.cancel(timeout=CANCEL_TIMEOUT)
+        except StoppedError:
+            return StoppedError("Stopped waiting; the API did not confirm the cancellation, so the job may "
+                                "still run and be charged", request_id=self.request_id)
         except RunComfyError as exc:
             return StoppedError(f"Stopped waiting; cancelling the job failed ({exc.reason}), so it may "
                                 f"still run and be charged", request_id=self.request_id)

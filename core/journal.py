@@ -11,14 +11,13 @@ Each file moves through these states:
     failed      the job failed on RunComfy's side (nothing to recover, not billed)
     cancelled   the job was cancelled while queued (nothing to recover, not billed)
 
-Every write goes to a temporary file in the same folder that is flushed, fsynced and renamed
-over the old one, then the folder is fsynced: a crash at any moment leaves the old or the new
-version, never a mix. A file that still does not parse (edited or truncated by something else)
-is moved aside with a warning and treated as missing.
+Every write is atomic and durable (``fs.atomic_write``): a crash at any moment leaves the old
+or the new version, never a mix. A file that still does not parse (edited or truncated by
+something else) is moved aside with a warning and treated as missing.
 
 ``lock(fingerprint)`` is a lock file per fingerprint shared by every process using the folder
-(``flock`` on POSIX, ``msvcrt.locking`` on Windows); the operating system releases it when its
-holder dies, so a killed ComfyUI never leaves a stale lock behind.
+(``fs.FileLock``); the operating system releases it when its holder dies, so a killed ComfyUI
+never leaves a stale lock behind.
 """
 from __future__ import annotations
 
@@ -28,23 +27,12 @@ import hashlib
 import json
 import logging
 import os
-import threading
 import time
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .errors import StoppedError
-
-try:  # POSIX
-    import fcntl
-except ImportError:  # Windows
-    fcntl = None  # type: ignore[assignment]
-try:
-    import msvcrt
-except ImportError:
-    msvcrt = None  # type: ignore[assignment]
+from .fs import FileLock, atomic_write, fsync_directory, remove_stale_temp_files
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -54,7 +42,6 @@ SUBMITTING, SUBMITTED, COMPLETED, FAILED, CANCELLED = (
 STATES = (SUBMITTING, SUBMITTED, COMPLETED, FAILED, CANCELLED)
 #: states that name a request that may hold (or become) a paid result
 ATTACHABLE_STATES = (SUBMITTED, COMPLETED)
-LOCK_POLL_S = 0.05
 #: temporary files of writers that died are swept once they are this old
 STALE_TEMP_S = 600.0
 
@@ -155,7 +142,8 @@ class Journal:
         atomic_write(self.path(entry.fingerprint), data)
         if not self._swept:
             self._swept = True
-            self._sweep_temp_files()
+            # temporary files of writers killed mid-write: harmless, but they would pile up
+            remove_stale_temp_files(self.directory, STALE_TEMP_S)
 
     def remove(self, key: str) -> None:
         with contextlib.suppress(FileNotFoundError):
@@ -179,14 +167,6 @@ class Journal:
             self.write(entry)
             return entry
 
-    def _sweep_temp_files(self) -> None:
-        """Temporary files of writers killed mid-write; harmless, but they would pile up."""
-        cutoff = time.time() - STALE_TEMP_S
-        for path in self.directory.glob(".*.tmp"):
-            with contextlib.suppress(OSError):
-                if path.stat().st_mtime < cutoff:
-                    path.unlink()
-
     # --- locking ------------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, key: str, should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
@@ -194,100 +174,3 @@ class Journal:
         self.directory.mkdir(parents=True, exist_ok=True)
         with FileLock(self.directory / f"{key}.lock").held(should_stop):
             yield
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    fsync_directory(path.parent)
-
-
-def fsync_directory(directory: Path) -> None:
-    """Make a rename in ``directory`` durable (POSIX; Windows has no directory handles to sync)."""
-    if os.name != "posix":
-        return
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    except OSError:  # some file systems refuse to sync a directory; the rename still happened
-        pass
-    finally:
-        os.close(fd)
-
-
-class FileLock:
-    """An exclusive lock on a lock file, between processes and between threads of this one.
-
-    Lock files are never deleted: deleting one while another process waits on it would let two
-    processes hold "the" lock at once.
-    """
-
-    _thread_locks: dict[str, threading.Lock] = {}
-    _registry_lock = threading.Lock()
-
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        with self._registry_lock:
-            self._thread_lock = self._thread_locks.setdefault(str(self.path.resolve()), threading.Lock())
-
-    @contextlib.contextmanager
-    def held(self, should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
-        # Threads of this process queue on a threading lock first: POSIX record locks (and
-        # msvcrt) do not exclude two threads of one process from each other.
-        _wait_for(lambda: self._thread_lock.acquire(blocking=False), should_stop)
-        try:
-            with open(self.path, "a+b") as handle:
-                _wait_for(lambda: _try_lock(handle), should_stop)
-                try:
-                    yield
-                finally:
-                    _unlock(handle)
-        finally:
-            self._thread_lock.release()
-
-
-def _wait_for(attempt: Callable[[], bool], should_stop: Callable[[], bool] | None) -> None:
-    while not attempt():
-        if should_stop is not None and should_stop():
-            raise StoppedError("Stopped while waiting for another run with the same inputs")
-        time.sleep(LOCK_POLL_S)
-
-
-def _try_lock(handle) -> bool:
-    if fcntl is not None:
-        try:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return True
-        except (BlockingIOError, PermissionError):
-            return False
-        except OSError as exc:  # a file system without locks (some network mounts)
-            log.warning("RunComfy journal: file locking is not available here (%s); only runs "
-                        "inside this process are kept from submitting the same request twice", exc)
-            return True
-    if msvcrt is not None:
-        handle.seek(0)
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-            return True
-        except OSError:
-            return False
-    return True  # neither: only the thread lock protects
-
-
-def _unlock(handle) -> None:
-    with contextlib.suppress(OSError):
-        if fcntl is not None:
-            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
-        elif msvcrt is not None:
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_UNLCK, 1)

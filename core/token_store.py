@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import os
 import stat
-import tempfile
 from pathlib import Path
 from typing import Mapping
 
 from .errors import InvalidInputError
+from .fs import atomic_write, fsync_directory
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -103,26 +103,7 @@ class TokenStore:
         """Replace the saved token atomically; the file is 0600 from its first byte."""
         token = check_token_text(token)
         self._ensure_dir()
-        fd, tmp_name = tempfile.mkstemp(prefix=".api_token-", suffix=".tmp", dir=self.path.parent)
-        try:
-            # mkstemp creates the file 0600 already; fchmod makes it so whatever the platform did.
-            if _POSIX:
-                os.fchmod(fd, FILE_MODE)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                fd = -1
-                handle.write(token + "\n")
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp_name, self.path)
-        except BaseException:
-            if fd >= 0:
-                os.close(fd)
-            try:
-                os.unlink(tmp_name)
-            except OSError:
-                pass
-            raise
-        self._fsync_dir()
+        atomic_write(self.path, (token + "\n").encode("utf-8"), mode=FILE_MODE)
 
     def clear(self) -> None:
         """Forget the saved token (the environment variables, if any, apply again)."""
@@ -130,7 +111,7 @@ class TokenStore:
             self.path.unlink()
         except FileNotFoundError:
             return
-        self._fsync_dir()
+        fsync_directory(self.path.parent)
 
     def _ensure_dir(self) -> None:
         directory = self.path.parent
@@ -138,20 +119,6 @@ class TokenStore:
         if _POSIX and stat.S_IMODE(directory.stat().st_mode) != DIR_MODE:
             # Only our own folder is tightened; the ComfyUI user directory above it is left alone.
             self._chmod(directory, DIR_MODE)
-
-    def _fsync_dir(self) -> None:
-        if not _POSIX:
-            return
-        try:
-            fd = os.open(self.path.parent, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
 
     @staticmethod
     def _chmod(path: Path, mode: int) -> None:

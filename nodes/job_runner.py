@@ -22,8 +22,9 @@ log = logging.getLogger("runcomfy_kling3")
 T = TypeVar("T")
 
 TICK_S = 0.25
-#: after Cancel, how long to let the worker cancel the remote job before giving up on it
-STOP_GRACE_S = 0.7
+#: after Cancel, how long to wait for the worker's outcome (it usually takes milliseconds: one
+#: quick cancel request) so the user learns whether the job is cancelled or will be charged
+STOP_GRACE_S = 10.0
 
 
 class StatusView:
@@ -81,10 +82,10 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
             stop.set()
             stop_requested_at = time.monotonic()
         if stop_requested_at is not None and time.monotonic() - stop_requested_at > STOP_GRACE_S:
-            # The worker is stuck in a slow network call: leave it to finish on its own (it sees
-            # the stop flag and cancels the remote job if it can) and give ComfyUI control back.
+            # The worker is stuck in a slow network call: stop waiting for it; it sees the stop
+            # flag at its next step and logs what became of the job.
             future.add_done_callback(_log_late_outcome)
-            message = "Interrupted; still trying to cancel the remote job in the background"
+            message = "Interrupted; the API did not answer in time, so the job's state is unknown"
             view.finish("interrupted", progress, message)
             raise interrupt_exception(_with_id(message, progress))
     try:

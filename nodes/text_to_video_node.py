@@ -12,7 +12,7 @@ from .job_runner import StatusView, run_job
 from .preview import preview_ui
 from .prompt_node import CATEGORY
 from .segment_node import SEGMENTS_TYPE
-from .video_outputs import FRAME_OPTION_INPUTS, check_memory_before_submit, decode_video, frame_selection, to_comfy_outputs
+from .video_outputs import FRAME_OPTION_INPUTS, check_selection_before_submit, decode_video, frame_selection, to_comfy_outputs
 
 POLL_INTERVAL_S = 2.0  # at most one status request per interval
 
@@ -57,8 +57,8 @@ class Kling3TextToVideoNode:
                                         "tooltip": "How closely to follow the prompt (0 to 1; higher follows more closely)."}),
                 "sound": ("BOOLEAN", {"default": True,
                                       "tooltip": "Generate synchronised sound (costs more per second)."}),
-                "seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF, "control_after_generate": True,
-                                 "tooltip": "Not sent to the API. A new value makes a new (paid) generation; the same value and inputs reuse the last result."}),
+                "seed": ("INT", {"default": 0, "min": 0, "max": 0xFFFFFFFFFFFFFFFF, "control_after_generate": "fixed",
+                                 "tooltip": "Not sent to the API. A new value makes a new (paid) generation; the same value and inputs reuse the last result (also after a restart). 'fixed' by default so re-queueing never pays twice."}),
                 **FRAME_OPTION_INPUTS,
             },
             "optional": {
@@ -72,7 +72,7 @@ class Kling3TextToVideoNode:
                        custom_height=0, multi_prompt=None, unique_id=None):
         request = build_request(prompt, negative_prompt, duration, aspect_ratio, cfg_scale, sound, multi_prompt)
         selection = frame_selection(frame_load_cap, skip_first_frames, select_every_nth, custom_width, custom_height)
-        check_memory_before_submit(request, selection)
+        check_selection_before_submit(request, selection)
         client = RunComfyClient.from_env(saved_token=token_store().load())
         times = generation_times()
         progress = Progress()

@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Callable
 
 from ..core.audio import AudioTrack, decode_audio
-from ..core.errors import NotEnoughMemoryError
-from ..core.frames import DecodedFrames, FrameSelection, VideoInfo, check_memory, decode_frames
+from ..core.errors import InvalidInputError, NotEnoughMemoryError
+from ..core.frames import (DecodedFrames, FrameSelection, VideoInfo, check_memory, decode_frames,
+                           selected_count)
 from ..core.kling_request import EXPECTED_FPS, OUTPUT_SIZES, TextToVideoRequest
 from ..core.generation import Progress
 from .comfy_bridge import video_object
@@ -37,12 +38,16 @@ def frame_selection(frame_load_cap=0, skip_first_frames=0, select_every_nth=1, c
                           custom_height=int(custom_height)).validate()
 
 
-def check_memory_before_submit(request: TextToVideoRequest, selection: FrameSelection) -> None:
-    """Fail before paying for a clip whose frames could not be decoded on this machine."""
+def check_selection_before_submit(request: TextToVideoRequest, selection: FrameSelection) -> None:
+    """Fail before paying for a clip whose selected frames would be none, or would not fit in
+    this machine's memory once decoded."""
     width, height = OUTPUT_SIZES[request.aspect_ratio]
     expected = VideoInfo(width=width, height=height, fps=float(EXPECTED_FPS),
                          frame_count=request.duration * EXPECTED_FPS, duration=float(request.duration),
                          has_audio=request.sound)
+    if selected_count(expected.frame_count, selection) == 0:
+        raise InvalidInputError("skip_first_frames", f"must leave frames to load: the {request.duration} s clip has "
+                                f"about {expected.frame_count} frames", selection.skip_first_frames)
     try:
         check_memory(expected, selection)
     except NotEnoughMemoryError as exc:

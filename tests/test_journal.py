@@ -198,8 +198,8 @@ def test_journal_imports_without_fcntl(tmp_path):
             "    return real(name, *a, **k)\n"
             "builtins.__import__ = fake\n"
             f"sys.path.insert(0, {str(PACK_DIR)!r})\n"
-            "from core import journal\n"
-            "assert journal.fcntl is None\n"
+            "from core import fs, journal\n"
+            "assert fs.fcntl is None\n"
             f"j = journal.Journal({str(tmp_path)!r})\n"
             "with j.lock('k'):\n    print('ok')\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -150,12 +150,22 @@ def test_a_submit_whose_answer_was_lost_is_never_sent_again_by_itself(comfy, san
     assert len(sandbox.submissions) == 2
 
 
-def test_a_submit_the_api_refused_leaves_nothing_behind(comfy, sandbox):
-    sandbox.faults.add("submit", "http_500")
-    with pytest.raises(errors.ServerError):
+def test_a_submit_the_api_refused_leaves_nothing_behind(comfy, sandbox, monkeypatch):
+    monkeypatch.setenv("RUNCOMFY_API_TOKEN", "sandbox-no-balance")
+    with pytest.raises(errors.InsufficientBalanceError):
         run()
+    monkeypatch.setenv("RUNCOMFY_API_TOKEN", "sandbox-token")
     assert run()["result"][3] == 72  # the refused submit created no job: submitting again is fine
     assert len(sandbox.submissions) == 1
+
+
+def test_a_server_error_on_submit_blocks_a_blind_resubmission(comfy, sandbox):
+    sandbox.faults.add("submit", "http_502")
+    with pytest.raises(errors.SubmissionOutcomeUnknownError):
+        run()
+    with pytest.raises(errors.SubmissionOutcomeUnknownError, match="history"):
+        run()
+    assert len([r for r in sandbox.requests if r.method == "POST" and "/v1/models/" in r.path]) == 1
 
 
 def test_every_error_after_submission_points_to_the_recovery_node():

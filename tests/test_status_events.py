@@ -1,11 +1,9 @@
-"""What the text-to-video node shows while and after it runs: the status line and websocket
-event, the learnt generation times behind the time-left estimate, and the video preview."""
+"""What the text-to-video node shows while it runs: the status line and websocket event (the
+generation times behind the estimate: test_generation_times.py; the preview: test_preview.py)."""
 from __future__ import annotations
 
 import json
-import os
 import sys
-import threading
 import types
 
 import pytest
@@ -13,8 +11,6 @@ import pytest
 from pack_loader import PACK_DIR, pack_module
 
 status_events = pack_module("nodes.status_events")
-preview = pack_module("nodes.preview")
-GenerationTimes = pack_module("core.generation_times").GenerationTimes
 
 CASES = json.loads((PACK_DIR / "web" / "tests" / "status_text_cases.json").read_text(encoding="utf-8"))["cases"]
 
@@ -106,134 +102,3 @@ def test_a_broken_server_never_breaks_the_generation(server, monkeypatch):
 def test_outside_comfyui_sending_is_a_no_op(monkeypatch):
     monkeypatch.setitem(sys.modules, "server", None)  # "import server" fails
     status_events.send_status("1", "queued", queue_position=1)
-
-
-# --- generation times -----------------------------------------------------------------------------
-
-def test_no_history_means_no_estimate(tmp_path):
-    assert GenerationTimes(tmp_path / "times.json").estimate(5) is None
-
-
-def test_estimate_is_the_median_of_the_same_duration(tmp_path):
-    times = GenerationTimes(tmp_path / "runcomfy" / "times.json")
-    for seconds in (60, 300, 90):
-        times.record(5, seconds)
-    times.record(10, 500)
-    assert times.estimate(5) == 90
-    assert times.estimate(10) == 500
-    assert times.estimate(15) is None
-    assert GenerationTimes(times.path).estimate(5) == 90  # persisted
-
-
-def test_only_the_last_twenty_runs_count(tmp_path):
-    times = GenerationTimes(tmp_path / "times.json")
-    for _ in range(25):
-        times.record(5, 1000)
-    for _ in range(20):
-        times.record(5, 50)
-    assert times.estimate(5) == 50
-    stored = json.loads(times.path.read_text())["durations"]["5"]
-    assert len(stored) == 20
-
-
-def test_impossible_values_are_ignored(tmp_path):
-    times = GenerationTimes(tmp_path / "times.json")
-    for bad in (0, -5, float("nan"), float("inf"), None, "60", True):
-        times.record(5, bad)  # type: ignore[arg-type]
-    times.record("x", 60)  # type: ignore[arg-type]
-    assert times.estimate(5) is None
-    assert not times.path.exists()
-
-
-def test_a_damaged_file_is_replaced_not_fatal(tmp_path):
-    path = tmp_path / "times.json"
-    path.write_text("{not json")
-    times = GenerationTimes(path)
-    assert times.estimate(5) is None
-    times.record(5, 42)
-    assert times.estimate(5) == 42
-
-
-def test_concurrent_records_from_threads_all_land(tmp_path):
-    times = GenerationTimes(tmp_path / "times.json")
-    threads = [threading.Thread(target=lambda i=i: times.record(3 + i % 3, 10 + i)) for i in range(15)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    stored = json.loads(times.path.read_text())["durations"]
-    assert sum(len(v) for v in stored.values()) == 15
-    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
-
-
-def test_records_from_two_processes_all_land(tmp_path):
-    import subprocess
-    script = ("import sys; sys.path.insert(0, sys.argv[1]);"
-              "from pack_loader import pack_module;"
-              "T = pack_module('core.generation_times').GenerationTimes;"
-              "t = T(__import__('pathlib').Path(sys.argv[2]));"
-              "[t.record(5, 10 + i) for i in range(8)]")
-    path = tmp_path / "times.json"
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(PACK_DIR / "tests"), str(path)])
-             for _ in range(2)]
-    assert [p.wait(timeout=60) for p in procs] == [0, 0]
-    # read-modify-write under the lock: no process overwrote a sample of the other
-    assert len(json.loads(path.read_text())["durations"]["5"]) == 16
-
-
-# --- preview --------------------------------------------------------------------------------------
-
-def test_preview_has_the_shape_of_comfyuis_own_video_preview(tmp_path):
-    video = tmp_path / "results" / "kling-req-1.mp4"
-    video.parent.mkdir()
-    video.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"x" * 100)
-    temp = tmp_path / "temp"
-    ui = preview.preview_ui(video, temp_dir=temp)
-    assert ui == {"images": [{"filename": "kling-req-1.mp4", "subfolder": "runcomfy-kling3", "type": "temp"}],
-                  "animated": (True,)}
-    placed = temp / "runcomfy-kling3" / "kling-req-1.mp4"
-    assert placed.read_bytes() == video.read_bytes()
-    assert video.exists()  # the pack's own copy stays
-
-
-def test_showing_the_same_result_again_reuses_the_preview(tmp_path):
-    video = tmp_path / "kling-req-2.mp4"
-    video.write_bytes(b"video-bytes")
-    first = preview.preview_ui(video, temp_dir=tmp_path / "temp")
-    again = preview.preview_ui(video, temp_dir=tmp_path / "temp")
-    assert first == again
-    assert len(list((tmp_path / "temp" / "runcomfy-kling3").iterdir())) == 1
-
-
-def test_a_different_file_with_the_same_name_gets_its_own_preview(tmp_path):
-    one, two = tmp_path / "a" / "clip.mp4", tmp_path / "b" / "clip.mp4"
-    for path, data in ((one, b"first"), (two, b"second!")):
-        path.parent.mkdir()
-        path.write_bytes(data)
-    names = [preview.preview_ui(p, temp_dir=tmp_path / "temp")["images"][0]["filename"] for p in (one, two)]
-    assert names == ["clip.mp4", "clip_1.mp4"]
-    assert (tmp_path / "temp" / "runcomfy-kling3" / "clip_1.mp4").read_bytes() == b"second!"
-
-
-def test_preview_uses_comfyuis_temp_directory(tmp_path, monkeypatch):
-    folder_paths = types.ModuleType("folder_paths")
-    folder_paths.get_temp_directory = lambda: str(tmp_path / "comfy-temp")
-    monkeypatch.setitem(sys.modules, "folder_paths", folder_paths)
-    video = tmp_path / "v.mp4"
-    video.write_bytes(b"v")
-    preview.preview_ui(video)
-    assert (tmp_path / "comfy-temp" / "runcomfy-kling3" / "v.mp4").exists()
-
-
-def test_no_preview_is_not_an_error(tmp_path, monkeypatch):
-    monkeypatch.setitem(sys.modules, "folder_paths", None)
-    assert preview.preview_ui(tmp_path / "v.mp4") == {}  # outside ComfyUI
-    assert preview.preview_ui(tmp_path / "missing.mp4", temp_dir=tmp_path / "temp") == {}
-
-
-@pytest.mark.skipif(os.name != "posix", reason="hard links")
-def test_preview_is_a_link_not_a_second_copy_when_possible(tmp_path):
-    video = tmp_path / "big.mp4"
-    video.write_bytes(b"x" * 4096)
-    preview.preview_ui(video, temp_dir=tmp_path / "temp")
-    assert os.path.samefile(video, tmp_path / "temp" / "runcomfy-kling3" / "big.mp4")

@@ -3,12 +3,14 @@
 //    with a warning when the shots do not add up to `duration`, live status of a run;
 //  * the "RunComfy API token" settings entry (see kling3_settings.js).
 // The video preview after a run is ComfyUI's own: the node returns the same `ui` payload as
-// SaveVideo ({images: [{filename, subfolder, type}], animated: [true]}).
+// SaveVideo ({images: [{filename, subfolder, type}], animated: [true]}); kling3_preview_fit.js
+// makes the node grow to show it whole next to the prompt boxes and the panel.
 
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
 import { DEFAULT_PRICING, EVENT, NODE_TYPES, resolveExecutionId } from "./kling3_logic.js";
 import { Kling3Panel } from "./kling3_panel.js";
+import { attachPreviewFit } from "./kling3_preview_fit.js";
 import { SETTING_ID, tokenSettingElement } from "./kling3_settings.js";
 
 const PRICING_ROUTE = "/runcomfy/kling3/pricing";
@@ -166,6 +168,8 @@ app.registerExtension({
   },
 
   nodeCreated(node) {
-    if ((node.comfyClass ?? node.type) === NODE_TYPES.textToVideo) attachPanel(node);
+    if ((node.comfyClass ?? node.type) !== NODE_TYPES.textToVideo) return;
+    attachPanel(node);
+    attachPreviewFit(node, (error) => console.warn("[RunComfy Kling 3.0] preview fit failed:", error));
   },
 });
