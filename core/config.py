@@ -11,7 +11,6 @@ from .errors import ConfigurationError, MissingTokenError
 
 DEFAULT_BASE_URL = "https://model-api.runcomfy.net"
 BASE_URL_ENV = "RUNCOMFY_API_BASE"
-TOKEN_ENVS = ("RUNCOMFY_API_TOKEN", "RUNCOMFY_TOKEN")
 
 
 def is_loopback_host(host: str | None) -> bool:

@@ -63,9 +63,10 @@ def check_token_text(token: object) -> str:
     if len(token) > MAX_TOKEN_CHARS:
         raise InvalidInputError("token", f"must be at most {MAX_TOKEN_CHARS} characters",
                                 f"{len(token)} characters", hint=_PASTE_HINT)
-    if any(ch.isspace() or not ch.isprintable() for ch in token):
+    if not token.isascii() or any(ch.isspace() or not ch.isprintable() for ch in token):
         # Never echo the value: it is (part of) a secret. The mask is enough to recognise it.
-        raise InvalidInputError("token", "must be a single line without spaces or control characters",
+        raise InvalidInputError("token", "must be one line of plain ASCII without spaces (a pasted mask "
+                                "like \u2022\u2022\u2022\u2022abcd is not the key)",
                                 mask(token), hint=_PASTE_HINT)
     return token
 

@@ -20,23 +20,18 @@ import asyncio
 import importlib
 import json
 import logging
-import math
 import os
-import re
-import threading
-import time
 from pathlib import Path
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
-import requests
-
-from ..core.config import BASE_URL_ENV, DEFAULT_BASE_URL, ApiSettings, check_base_url, redact
-from ..core.errors import ConfigurationError, InvalidInputError
+from ..core.client import RunComfyClient, _cause
+from ..core.config import ApiSettings, load_settings, redact
+from ..core.errors import (ApiUnreachableError, AuthenticationError, ConfigurationError, InvalidInputError,
+                           MissingTokenError, PermissionDeniedError, RateLimitedError, RunComfyError)
 from ..core.generation_times import GenerationTimes
-from ..core.http_session import USER_AGENT, BearerAuth
-from ..core.kling_request import (MAX_DURATION_S, MIN_DURATION_S, MODEL_ID, PRICE_PER_SECOND_USD,
-                                  PRICE_PER_SECOND_WITH_SOUND_USD)
+from ..core.kling_request import MAX_DURATION_S, MIN_DURATION_S, MODEL_ID
+from ..core.pricing import PricingCache
 from ..core.token_store import TOKEN_ENVS, TokenStore, mask, resolve_token
 from .comfy_bridge import TIMES_FILE, TOKEN_FILE, data_dir
 
@@ -44,19 +39,8 @@ log = logging.getLogger("runcomfy_kling3")
 
 PREFIX = "/runcomfy/kling3"
 CHECK_TIMEOUT = (5.0, 10.0)  # (connect, read) seconds: a button press, not a job
-PRICING_TTL_S = 3600.0
-PRICING_RETRY_S = 300.0      # after a failed price lookup, the defaults stand this long
 MAX_BODY_BYTES = 16 * 1024
-AUTH_ERROR_CODES = {400004, 401001}
 _REGISTERED_FLAG = "_runcomfy_kling3_routes"
-
-
-def user_dir() -> Path:
-    """Where the pack keeps its state (token, generation times, job journal): ComfyUI's
-    system-user folder ``user/__runcomfy``, which its ``/userdata`` routes never serve (unlike
-    ``user/default``). One definition for the routes and the nodes: ``comfy_bridge.data_dir``.
-    """
-    return data_dir()
 
 
 # --- logic (no aiohttp) -----------------------------------------------------------------------
@@ -71,125 +55,38 @@ def token_status(store: TokenStore, environ: Mapping[str, str]) -> dict:
             "overridden": [s for s in sources if s != source]}
 
 
-def api_base(environ: Mapping[str, str]) -> str:
-    """The API base URL (``RUNCOMFY_API_BASE`` or the default); raises ``ConfigurationError``."""
-    return check_base_url(environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL)
+def model_info_once(settings: ApiSettings, timeout) -> dict:
+    """``GET /v1/models/{MODEL_ID}``: read-only, free, authenticated; the client's typed errors.
+    One attempt with a short timeout: someone is waiting on a button or a page."""
+    with RunComfyClient(settings, attempts=0) as client:
+        client.read_timeout = timeout
+        return client.model_info(MODEL_ID)
 
 
-def _model_info_call(token: str, base: str, timeout) -> requests.Response:
-    """``GET {base}/v1/models/{MODEL_ID}``: read-only, free, authenticated. One attempt, never
-    redirected; the pack's ``BearerAuth`` adds the token for the API's origin only."""
-    auth = BearerAuth(ApiSettings(base_url=base, token=token, token_source="settings route"))
-    with requests.Session() as session:
-        return session.get(f"{base}/v1/models/{MODEL_ID}", auth=auth, timeout=timeout, allow_redirects=False,
-                           headers={"Accept": "application/json", "User-Agent": USER_AGENT})
-
-
-def check_token(token: str | None, environ: Mapping[str, str], timeout=CHECK_TIMEOUT) -> dict:
-    """``{"result": "valid"|"invalid"|"unreachable", "detail": str}`` after one API call."""
-    if not token:
+def check_token(saved_token: str | None, environ: Mapping[str, str], timeout=CHECK_TIMEOUT) -> dict:
+    """``{"result": "valid"|"invalid"|"unreachable", "detail": str}`` after one API call with the
+    token in use (the saved one, else the environment's)."""
+    try:
+        settings = load_settings(saved_token, environ)
+    except MissingTokenError:
         return {"result": "invalid", "detail": "No API token is set: paste one above, or set "
                                                "RUNCOMFY_API_TOKEN before starting ComfyUI"}
-    try:
-        base = api_base(environ)
     except ConfigurationError as exc:
         return {"result": "unreachable", "detail": str(exc)}
+    base = settings.base_url
     try:
-        response = _model_info_call(token, base, timeout)
-    except requests.RequestException as exc:
-        return {"result": "unreachable", "detail": f"No answer from {base}: {_transport_reason(exc)}"}
-    status, code = response.status_code, _error_code(response)
-    if status in (401, 403) or code in AUTH_ERROR_CODES:
-        return {"result": "invalid", "detail": f"The API refused this token (HTTP {status}"
-                                               + (f", error_code {code})" if code else ")")}
-    if 200 <= status < 300 and not code:
-        return {"result": "valid", "detail": f"Accepted by {base}"}
-    if status == 429:
+        model_info_once(settings, timeout)
+    except (AuthenticationError, PermissionDeniedError) as exc:
+        return {"result": "invalid", "detail": redact(f"The API refused this token: {exc.reason}", settings.token)}
+    except RateLimitedError:
         return {"result": "unreachable", "detail": "The API is rate limiting this account; try again in a minute"}
-    # 5xx, an unexpected redirect or 404 (a wrong RUNCOMFY_API_BASE): the token was not judged.
-    return {"result": "unreachable",
-            "detail": redact(f"The API at {base} answered HTTP {status}"
-                             + (f", error_code {code}" if code else "") + "; the token could not be checked", token)}
-
-
-def default_pricing() -> dict:
-    return {"per_second_usd": PRICE_PER_SECOND_USD,
-            "per_second_with_sound_usd": PRICE_PER_SECOND_WITH_SOUND_USD, "source": "default"}
-
-
-def parse_pricing(info: object) -> tuple[float, float] | None:
-    """(without sound, with sound) USD per second from the model endpoint's answer, or None.
-
-    Observed fields: ``base_price_usd`` (per ``price_unit``) and a free-text ``pricing_note``
-    that may name the price with sound; without one, the published ratio (1.5x) applies.
-    """
-    if not isinstance(info, dict):
-        return None
-    for key in ("data", "model", "pricing"):  # tolerate one level of wrapping
-        if "base_price_usd" not in info and isinstance(info.get(key), dict):
-            info = info[key]
-    base = _money(info.get("base_price_usd"))
-    unit = str(info.get("price_unit") or "second").lower()
-    if base is None or not re.search(r"sec(ond)?s?\b|^s$|/s\b", unit):
-        return None
-    with_sound = _sound_price(str(info.get("pricing_note") or ""))
-    if with_sound is None or not base <= with_sound <= 10 * base:
-        with_sound = base * PRICE_PER_SECOND_WITH_SOUND_USD / PRICE_PER_SECOND_USD
-    return base, round(with_sound, 6)
-
-
-_NUMBER = r"\$?\s*(\d+(?:\.\d+)?)\s*(?:usd|\$)?"
-_SOUND_PATTERNS = (
-    re.compile(_NUMBER + r"\s*(?:/|per)\s*(?:s|sec|second)\b[^.;]{0,30}?\b(?:with|incl\w*)\s+(?:sound|audio)", re.I),
-    re.compile(r"\b(?:with|incl\w*)\s+(?:sound|audio)\b[^.;\d$]{0,30}" + _NUMBER, re.I),
-)
-
-
-def _sound_price(note: str) -> float | None:
-    for pattern in _SOUND_PATTERNS:
-        match = pattern.search(note)
-        if match:
-            return _money(match.group(1))
-    return None
-
-
-class PricingCache:
-    """Prices from the API, looked up at most once an hour (and not again for five minutes
-    after a failure), so opening a workflow never waits on the network twice."""
-
-    def __init__(self, ttl_s: float = PRICING_TTL_S, retry_s: float = PRICING_RETRY_S,
-                 timeout=CHECK_TIMEOUT, clock: Callable[[], float] = time.monotonic):
-        self.ttl_s, self.retry_s, self.timeout, self._clock = ttl_s, retry_s, timeout, clock
-        self._entries: dict[str, tuple[float, dict]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, token: str | None, environ: Mapping[str, str]) -> dict:
-        if not token:
-            return default_pricing()
-        try:
-            base = api_base(environ)
-        except ConfigurationError:
-            return default_pricing()
-        with self._lock:
-            entry = self._entries.get(base)
-        if entry is not None and entry[0] > self._clock():
-            return dict(entry[1])
-        prices = self._lookup(token, base)
-        value = default_pricing() if prices is None else {
-            "per_second_usd": prices[0], "per_second_with_sound_usd": prices[1], "source": "api"}
-        with self._lock:
-            self._entries[base] = (self._clock() + (self.retry_s if prices is None else self.ttl_s), value)
-        return dict(value)
-
-    def _lookup(self, token: str, base: str) -> tuple[float, float] | None:
-        try:
-            response = _model_info_call(token, base, self.timeout)
-            if response.status_code != 200 or _error_code(response):
-                return None
-            return parse_pricing(response.json())
-        except (requests.RequestException, ValueError) as exc:
-            log.info("RunComfy: current prices unavailable (%s); using the published ones", type(exc).__name__)
-            return None
+    except ApiUnreachableError as exc:
+        return {"result": "unreachable", "detail": f"No answer from {base}: {_short_cause(exc)}"}
+    except RunComfyError as exc:
+        # 5xx, an unreadable answer or 404 (a wrong RUNCOMFY_API_BASE): the token was not judged.
+        return {"result": "unreachable",
+                "detail": redact(f"The API at {base} could not check the token: {exc.reason}", settings.token)}
+    return {"result": "valid", "detail": f"Accepted by {base}"}
 
 
 def is_cross_origin(headers: Mapping[str, str]) -> bool:
@@ -226,11 +123,11 @@ def parse_duration(text: str | None) -> int | None:
 class RouteContext:
     """Where the routes keep their state; the tests give it a temporary folder and environment."""
 
-    def __init__(self, state_dir: Callable[[], Path] = user_dir, environ: Mapping[str, str] | None = None,
+    def __init__(self, state_dir: Callable[[], Path] = data_dir, environ: Mapping[str, str] | None = None,
                  pricing: PricingCache | None = None, check_timeout=CHECK_TIMEOUT):
         self._state_dir = state_dir
         self._environ = environ
-        self.pricing = pricing or PricingCache()
+        self.pricing = pricing or PricingCache(lambda settings: model_info_once(settings, CHECK_TIMEOUT))
         self.check_timeout = check_timeout
 
     @property
@@ -243,8 +140,12 @@ class RouteContext:
     def times(self) -> GenerationTimes:
         return GenerationTimes(self._state_dir() / TIMES_FILE)
 
-    def token(self) -> str | None:
-        return resolve_token(self.token_store().load(), self.environ)[0]
+    def api_settings(self) -> ApiSettings | None:
+        """Base URL and the token in use; None without a token or with a bad base URL."""
+        try:
+            return load_settings(self.token_store().load(), self.environ)
+        except ConfigurationError:
+            return None
 
 
 def make_routes(context: RouteContext):
@@ -304,15 +205,14 @@ def make_routes(context: RouteContext):
     @routes.post(PREFIX + "/token/check")
     @guarded(json_body=True)
     async def check_token_route(request):
-        token = context.token()
-        result = await asyncio.to_thread(check_token, token, context.environ, context.check_timeout)
+        result = await asyncio.to_thread(check_token, context.token_store().load(), context.environ,
+                                         context.check_timeout)
         return web.json_response(result)
 
     @routes.get(PREFIX + "/pricing")
     @guarded()
     async def pricing(request):
-        token = context.token()
-        return web.json_response(await asyncio.to_thread(context.pricing.get, token, context.environ))
+        return web.json_response(await asyncio.to_thread(context.pricing.get, context.api_settings()))
 
     @routes.get(PREFIX + "/eta")
     @guarded()
@@ -358,32 +258,8 @@ async def _read_limited(request, limit: int) -> bytes | None:
             return None
 
 
-def _error_code(response: requests.Response) -> int | None:
-    """Some RunComfy endpoints answer HTTP 200 with an ``error_code`` in the body."""
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict):
-        return None
-    try:
-        code = int(body.get("error_code") or 0)
-    except (TypeError, ValueError):
-        return None
-    return code or None
-
-
-def _transport_reason(exc: requests.RequestException) -> str:
-    if isinstance(exc, requests.Timeout):
-        return "timed out"
-    if isinstance(exc, requests.ConnectionError):
-        return "connection failed"
-    return type(exc).__name__
-
-
-def _money(value: object) -> float | None:
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return number if math.isfinite(number) and 0 < number < 100 else None
+def _short_cause(exc: ApiUnreachableError) -> str:
+    """The client's short description of the transport error that the ``ApiUnreachableError``
+    replaced ("timed out", "connection refused", ...), without the exception type in front."""
+    transport = exc.__context__
+    return _cause(transport).rpartition(": ")[2] if transport is not None else exc.reason

@@ -17,6 +17,7 @@ import requests
 from pack_loader import pack_module
 
 routes_module = pack_module("nodes.server_routes")
+pricing_module = pack_module("core.pricing")
 MODEL_PATH = "/v1/models/kling/kling-3.0/pro/text-to-video"
 TOKEN = "rc_test_0123456789abcdefWXYZ"
 
@@ -99,7 +100,7 @@ def test_state_lives_where_comfyui_never_serves_it_and_where_the_nodes_look(tmp_
     if system_dirs:
         folder_paths.get_system_user_directory = lambda name="system": str(tmp_path / "user" / f"__{name}")
     monkeypatch.setitem(sys.modules, "folder_paths", folder_paths)
-    where = routes_module.user_dir()
+    where = routes_module.RouteContext().token_store().path.parent  # the routes' default
     # "__" folders are refused by ComfyUI's /userdata routes; user/default is served by them
     assert where == tmp_path / "user" / "__runcomfy"
     assert where == pack_module("nodes.comfy_bridge").data_dir()
@@ -319,7 +320,7 @@ def test_pricing_follows_changed_prices(routes):
     ("not a dict", None),
 ])
 def test_parse_pricing(info, expected):
-    assert routes_module.parse_pricing(info) == expected
+    assert pricing_module.parse_pricing(info) == expected
 
 
 # --- time estimates -------------------------------------------------------------------------------

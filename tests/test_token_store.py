@@ -168,3 +168,11 @@ def test_client_settings_use_the_same_precedence(monkeypatch):
     assert settings.token == "saved-token" and settings.token_source == "settings"
     assert "saved-token" not in repr(settings)
 
+
+
+def test_a_pasted_mask_or_non_ascii_text_is_refused(tmp_path):
+    store = TokenStore(tmp_path / "api_token")
+    for bad in ("\u2022\u2022\u2022\u2022abcd", "tok\u00e9n"):
+        with pytest.raises(errors.InvalidInputError, match="ASCII"):
+            store.save(bad)
+    assert store.load() is None

@@ -120,6 +120,7 @@ export function fitVideoPreview(node, state) {
     height: w.computedHeight, min: w.computeLayoutSize(node)?.minHeight,
   }));
   const growth = Number.isFinite(wanted) ? previewGrowth(wanted, current, others) : 0;
+  console.log("K3FIT", JSON.stringify({ id: node.id, key: String(key), video: !!video, wanted, current, others, growth, size: [...node.size] }));
   if (growth > 0) node.setSize([node.size[0], node.size[1] + growth]);
   return growth;
 }
