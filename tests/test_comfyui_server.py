@@ -74,39 +74,52 @@ def api():
         yield sandbox
 
 
-@pytest.fixture(scope="module")
-def comfy(api, tmp_path_factory):
-    base = tmp_path_factory.mktemp("comfy-base")
-    (base / "custom_nodes").mkdir()
-    (base / "custom_nodes" / PACK_NAME).symlink_to(PACK_DIR, target_is_directory=True)
+def start_comfy(api, base: Path) -> tuple[subprocess.Popen, ComfyServer]:
+    """ComfyUI on a free port with ``base`` as its base directory and the pack in custom_nodes."""
+    (base / "custom_nodes").mkdir(parents=True, exist_ok=True)
+    link = base / "custom_nodes" / PACK_NAME
+    if not link.exists():
+        link.symlink_to(PACK_DIR, target_is_directory=True)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUNCOMFY")}
     env.update(RUNCOMFY_API_BASE=api.api_base, RUNCOMFY_API_TOKEN=TOKEN)
-    log_path = base / "comfyui.log"
+    log_path = base / f"comfyui-{port}.log"
     command = [os.environ.get("COMFYUI_PYTHON", sys.executable), "main.py", "--cpu", "--listen", "127.0.0.1",
                "--port", str(port), "--disable-api-nodes", "--base-directory", str(base),
                "--database-url", "sqlite:///:memory:"]
     with open(log_path, "wb") as log:
         process = subprocess.Popen(command, cwd=COMFYUI_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
     server = ComfyServer(f"http://127.0.0.1:{port}", base, log_path)
+    deadline = time.monotonic() + 180
+    while True:
+        try:
+            server.get("/object_info/RunComfyKling3TextToVideo")
+            break
+        except (OSError, ValueError):
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError("ComfyUI did not start: " + log_path.read_text()[-3000:])
+            time.sleep(0.5)
+    assert "IMPORT FAILED" not in log_path.read_text()
+    return process, server
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                server.get("/object_info/RunComfyKling3TextToVideo")
-                break
-            except (OSError, ValueError):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError("ComfyUI did not start: " + log_path.read_text()[-3000:])
-                time.sleep(0.5)
-        assert "IMPORT FAILED" not in log_path.read_text()
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="module")
+def comfy(api, tmp_path_factory):
+    process, server = start_comfy(api, tmp_path_factory.mktemp("comfy-base"))
+    try:
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop(process)
 
 
 def t2v(seed: int, *, prompt="a red fox running through fresh snow", duration=3, multi=None, sound=True,
@@ -214,6 +227,31 @@ def test_two_video_nodes_generate_at_the_same_time(comfy, api):
     jobs = [api.job(i) for i in new_ids(api, before)]
     assert len(jobs) == 2
     assert max(j["submitted_at_monotonic"] for j in jobs) < min(j["finished_at_monotonic"] for j in jobs)
+
+
+def test_killed_mid_generation_then_restarted_pays_once_and_delivers(api, tmp_path):
+    base = tmp_path / "base"
+    graph = {"1": t2v(8), "2": save("1", "kling3/restart")}
+    before = len(api.submissions)
+    api.settings.run_seconds = 6
+    process, server = start_comfy(api, base)
+    try:
+        server.queue(graph)
+        deadline = time.monotonic() + 60
+        while len(api.submissions) == before and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert len(api.submissions) == before + 1
+        time.sleep(1.0)  # generating now
+        process.kill()   # no clean shutdown: like a crash or a machine restart
+        process.wait()
+        process, server = start_comfy(api, base)
+        entry = server.wait(server.queue(graph), timeout=120)
+    finally:
+        api.settings.run_seconds = 1.0
+        stop(process)
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    assert len(api.submissions) == before + 1  # the restarted server re-attached to the paid job
+    assert list((base / "output" / "kling3").glob("restart*.mp4"))
 
 
 def test_the_token_leaks_nowhere(comfy, api):
