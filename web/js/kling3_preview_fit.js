@@ -13,13 +13,13 @@
 //
 // Here, per node: when a new video shows in the preview, the preview is sized from that video
 // (the node's width over its aspect ratio, as ComfyUI does for the first one) and held to it
-// (more would only add black bars), and the node grows before the layout runs, by what the
-// preview needs minus what the other widgets can spare above a comfortable height; any size
-// change then redraws the node at once.
-// No ComfyUI imports and no DOM: node --test runs it against litegraph-shaped fakes.
+// (more would only add black bars), and just before the layout runs the node grows by what
+// the preview needs minus what the other widgets can spare above a comfortable height; any
+// size change then redraws the node at once.
+// No ComfyUI imports and no DOM globals: node --test runs it against litegraph-shaped fakes.
 
 export const VIDEO_PREVIEW_WIDGET = "video-preview";
-/** A prompt box keeps up to this much of its height when a preview arrives (about 9 lines). */
+/** A prompt box keeps up to this much of its height when a preview arrives (some 8 lines). */
 export const KEEP_WIDGET_HEIGHT_PX = 150;
 /** ComfyUI's smallest video preview height. */
 export const MIN_PREVIEW_HEIGHT_PX = 64;
@@ -96,8 +96,9 @@ function sizePreviewFromVideo(widget, state) {
 
 /**
  * Make room for the node's video preview when a new video shows in it. Call before the node's
- * widgets are laid out. Returns the growth in px (0 if none). `state` ({key, video,
- * previewMin}) remembers the video already made room for.
+ * widgets are laid out: their heights from the last layout are the ones kept. Returns the
+ * growth in px (0 if none). `state` ({key, video, previewMin}) remembers the video already
+ * made room for.
  */
 export function fitVideoPreview(node, state) {
   const widget = previewWidget(node);
@@ -120,31 +121,33 @@ export function fitVideoPreview(node, state) {
     height: w.computedHeight, min: w.computeLayoutSize(node)?.minHeight,
   }));
   const growth = Number.isFinite(wanted) ? previewGrowth(wanted, current, others) : 0;
-  console.log("K3FIT", JSON.stringify({ id: node.id, key: String(key), video: !!video, wanted, current, others, growth, size: [...node.size] }));
   if (growth > 0) node.setSize([node.size[0], node.size[1] + growth]);
   return growth;
 }
 
 /**
- * Install the hooks on one node: the fit runs in onDrawForeground, which ComfyUI calls after
- * drawing the node's outline and before laying out its widgets; a size change (ours, the
+ * Install the hooks on one node. The fit runs first thing in the node's arrange(), which lays
+ * out its slots and widgets and which ComfyUI calls both while drawing the links (before any
+ * node is drawn) and while drawing the node itself; without arrange() (older frontends), in
+ * onDrawForeground, which runs just before the layout in drawNode. A size change (ours, the
  * layout's own growth, the panel's) then asks for a full redraw so the outline follows.
  */
 export function attachPreviewFit(node, onError = () => {}) {
   if (fitted.has(node)) return;
   fitted.add(node);
   const state = { key: null, video: null, previewMin: null, failed: false };
-  const onDrawForeground = node.onDrawForeground;
-  node.onDrawForeground = function (...args) {
-    const result = onDrawForeground?.apply(this, args);
-    if (state.failed) return result;   // runs every frame: report a failure once, then stay out
-    try {
-      if (fitVideoPreview(this, state) > 0) this.setDirtyCanvas?.(true, true);
-    } catch (error) {
-      state.failed = true;
-      onError(error);
+  const hook = typeof node.arrange === "function" ? "arrange" : "onDrawForeground";
+  const original = node[hook];
+  node[hook] = function (...args) {
+    if (!state.failed) {   // runs every frame: report a failure once, then stay out
+      try {
+        if (fitVideoPreview(this, state) > 0) this.setDirtyCanvas?.(true, true);
+      } catch (error) {
+        state.failed = true;
+        onError(error);
+      }
     }
-    return result;
+    return original?.apply(this, args);
   };
   const onResize = node.onResize;
   node.onResize = function (...args) {
