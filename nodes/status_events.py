@@ -135,24 +135,25 @@ def _int(value) -> int | None:
         return None
 
 
-def _seconds(value, digits: int | None = None) -> float | None:
+def _number(value) -> float | None:
+    """A finite float, or None for anything else (None, "", booleans, NaN, text)."""
     if value is None or value == "" or isinstance(value, bool):
         return None
     try:
         number = float(value)
     except (TypeError, ValueError):
         return None
-    if not math.isfinite(number):
+    return number if math.isfinite(number) else None
+
+
+def _seconds(value, digits: int | None = None) -> float | None:
+    number = _number(value)
+    if number is None:
         return None
     number = max(0.0, number)
     return number if digits is None else round(number, digits)
 
 
 def _percent(value) -> int | None:
-    if value is None or value == "" or isinstance(value, bool):
-        return None
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return None
-    return int(max(0.0, min(100.0, number))) if math.isfinite(number) else None
+    number = _number(value)
+    return None if number is None else int(max(0.0, min(100.0, number)))

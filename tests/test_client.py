@@ -258,30 +258,22 @@ def test_failed_job_carries_reason_and_id(sandbox):
     assert "content policy violation" in str(info.value) and handle.request_id in str(info.value)
 
 
-def test_stop_while_queued_cancels_the_remote_job(sandbox):
-    sandbox.settings.queue_seconds = 30
+@pytest.mark.parametrize("queue_s, run_s, cancelled, words", [
+    (30, 0.3, True, "cancelled, nothing is charged"),          # still queued: cancelled
+    (0, 30, False, "can no longer be cancelled"),              # generating: says it will be charged
+])
+def test_stop_cancels_a_queued_job_and_says_when_it_cannot(sandbox, queue_s, run_s, cancelled, words):
+    sandbox.settings.queue_seconds = queue_s
+    sandbox.settings.run_seconds = run_s
     stop = threading.Event()
     with make_client(sandbox) as client:
         handle = client.submit(MODEL, BODY)
         threading.Timer(0.3, stop.set).start()
         with pytest.raises(errors.StoppedError) as info:
             handle.wait(should_stop=stop.is_set, poll_interval=0.05)
-        assert info.value.remote_cancelled is True
-        assert isinstance(handle.status(), job.Cancelled)
-    assert handle.request_id in str(info.value)
-
-
-def test_stop_while_generating_says_it_cannot_be_cancelled(sandbox):
-    sandbox.settings.queue_seconds = 0
-    sandbox.settings.run_seconds = 30
-    stop = threading.Event()
-    with make_client(sandbox) as client:
-        handle = client.submit(MODEL, BODY)
-        threading.Timer(0.3, stop.set).start()
-        with pytest.raises(errors.StoppedError) as info:
-            handle.wait(should_stop=stop.is_set, poll_interval=0.05)
-    assert info.value.remote_cancelled is False
-    assert "charged" in str(info.value) and handle.request_id in str(info.value)
+        assert isinstance(handle.status(), job.Cancelled) is cancelled
+    assert info.value.remote_cancelled is cancelled
+    assert words in str(info.value) and handle.request_id in str(info.value)
 
 
 def test_stop_interrupts_a_long_retry_after(sandbox):
