@@ -1,14 +1,16 @@
 """How fast, and in how much memory, does a 15 s 1080p 24 fps clip become an IMAGE tensor?
 
     python benchmarks/decode_benchmark.py            # makes the clip on first use
-    python benchmarks/decode_benchmark.py --repeat 3 --memory warm
+    python benchmarks/decode_benchmark.py --repeat 3    # median of three rounds
 
 Each method runs in a fresh subprocess (clean peak RSS) that imports torch first, as ComfyUI
 has, and times only the load itself. A method about to exhaust the machine's memory is stopped
 (its time and peak are then lower bounds):
 
   floor      opencv decodes every frame (no colour conversion, one reused buffer), then one
-             write of a float32 array of the output's size (np.empty + fill)
+             write of a float32 array of the output's size (np.empty + fill), 4 KiB pages
+  floor-thp  the same with numpy's default for big arrays, transparent huge pages (slower
+             here: see core/buffers.py), shown for reference; the targets use "floor"
   pack       this pack: core.frames.decode_frames, then torch.from_numpy (shares the memory)
   core       ComfyUI core's VideoFromFile.get_components: PyAV decode, each frame to a float
              tensor in a list, then torch.stack
@@ -16,12 +18,11 @@ has, and times only the load itself. A method about to exhaust the machine's mem
              leaner and faster than core as shipped, so ratios against it are conservative
   cv2-stack  a plain opencv loader: read, BGR->RGB, float32 / 255 into a list, then torch.stack
 
-Memory state matters a lot on virtual machines whose free memory is handed back to the host
-(virtio-balloon free page reporting, as on the machines this was tuned on): touching such
-memory again costs seconds per GiB. Before every run the script waits until the kernel has
-finished returning freed memory, so each method starts from the same, realistic state (a
-ComfyUI process decoding a result minutes after its last big tensor was freed). ``--memory
-warm`` instead has each subprocess touch and free the needed memory first.
+Memory state matters on virtual machines whose free memory is handed back to the host
+(virtio-balloon free page reporting, as on the machines this was tuned on). Before every run
+the script waits until the kernel has finished returning freed memory, so each method starts
+from the same, realistic state: a ComfyUI process decoding a result minutes after its last big
+tensor was freed.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CLIP = REPO_ROOT / "benchmarks" / ".cache" / "kling_1080p_15s.mp4"
-METHODS = ("floor", "pack", "core", "core-tuned", "cv2-stack")
+METHODS = ("floor", "floor-thp", "pack", "core", "core-tuned", "cv2-stack")
 #: glibc keeps freed 24 MiB frames in its heap and grows past them (its mmap threshold adapts
 #: upwards), so core's list costs about twice its size; this setting stops that. It only makes
 #: core leaner and faster, so a ratio against it is conservative.
@@ -69,9 +70,14 @@ def ensure_clip(path: Path) -> Path:
 
 # --- the methods (run inside the child) --------------------------------------------------------
 
-def run_floor(clip: str):
+def run_floor(clip: str, huge_pages: bool = False):
     import cv2
     import numpy as np
+
+    set_madvise = getattr((getattr(np, "_core", None) or np.core).multiarray,
+                          "_set_madvise_hugepage", None)
+    if set_madvise is not None:
+        set_madvise(huge_pages)   # numpy asks for huge pages on big arrays unless told not to
 
     capture = cv2.VideoCapture(clip, cv2.CAP_FFMPEG)
     width = int(capture.get(cv2.CAP_PROP_FRAME_WIDTH))
@@ -128,7 +134,8 @@ def run_cv2_stack(clip: str):
     return torch.stack(frames), {}
 
 
-RUNNERS = {"floor": run_floor, "pack": run_pack, "core": run_core, "core-tuned": run_core,
+RUNNERS = {"floor": run_floor, "floor-thp": lambda clip: run_floor(clip, huge_pages=True),
+           "pack": run_pack, "core": run_core, "core-tuned": run_core,
            "cv2-stack": run_cv2_stack}
 
 
@@ -137,8 +144,7 @@ def rss_now() -> int:
         return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
 
 
-def child(method: str, clip: str, memory: str, warm_bytes: int) -> None:
-    import numpy as np
+def child(method: str, clip: str) -> None:
     import torch  # noqa: F401  (loaded first, as in ComfyUI; part of every baseline)
     import cv2  # noqa: F401
     import av  # noqa: F401
@@ -146,10 +152,6 @@ def child(method: str, clip: str, memory: str, warm_bytes: int) -> None:
     sys.path.insert(0, str(REPO_ROOT))
     import core.frames  # noqa: F401  (imports are not part of the measured load)
 
-    if memory == "warm":
-        scratch = np.empty(warm_bytes, np.uint8)
-        scratch.fill(1)
-        del scratch
     baseline = rss_now()
     print(f"started {time.monotonic()}", flush=True)
     started = time.perf_counter()
@@ -180,18 +182,16 @@ def wait_for_settled_memory(limit_s: float, quiet_s: float = 3.0) -> float:
     return time.monotonic() - started
 
 
-def measure(method: str, clip: Path, memory: str, settle_limit: float) -> dict:
+def measure(method: str, clip: Path, settle_limit: float) -> dict:
     """Run one method in a fresh subprocess. A method that would exhaust the machine's memory
     is stopped before the kernel's OOM killer has to pick a victim (this machine may be
     shared); its result then says how far it got, and its time is a lower bound."""
     output_bytes = 360 * 1080 * 1920 * 3 * 4
-    warm_bytes = output_bytes if method in ("floor", "pack") else 2 * output_bytes
-    waited = wait_for_settled_memory(settle_limit) if memory == "cold" else 0.0
+    waited = wait_for_settled_memory(settle_limit)
     guard = available_bytes() - GUARD_MARGIN
     env = dict(os.environ, **(TUNED_MALLOC_ENV if method == "core-tuned" else {}))
     child_process = subprocess.Popen(
-        [sys.executable, __file__, "--child", method, "--clip", str(clip), "--memory", memory,
-         "--warm-bytes", str(warm_bytes)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, __file__, "--child", method, "--clip", str(clip)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=env)
     lines: list[str] = []
     reader = threading.Thread(target=lambda: lines.extend(child_process.stdout), daemon=True)
@@ -240,16 +240,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
     parser.add_argument("--methods", default=",".join(METHODS))
-    parser.add_argument("--memory", choices=("cold", "warm"), default="cold")
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds over all methods; the table shows each method's median time")
     parser.add_argument("--settle-limit", type=float, default=120.0,
                         help="longest wait for freed memory to be returned before a run (s)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--warm-bytes", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, str(args.clip), args.memory, args.warm_bytes)
+        child(args.child, str(args.clip))
         return
 
     clip = ensure_clip(args.clip)
@@ -257,11 +255,11 @@ def main() -> None:
     unknown = set(methods) - set(METHODS)
     if unknown:
         raise SystemExit(f"--methods: unknown {sorted(unknown)}; choose from {METHODS}")
-    print(machine_summary(args.memory), flush=True)
+    print(machine_summary(), flush=True)
     runs: dict[str, list[dict]] = {method: [] for method in methods}
     for round_index in range(args.repeat):
         for method in methods:
-            result = measure(method, clip, args.memory, args.settle_limit)
+            result = measure(method, clip, args.settle_limit)
             runs[method].append(result)
             print(f"  round {round_index + 1} {method:<10} {'>=' if result.get('stopped') else ''}"
                   f"{result['wall_s']:.2f} s, peak RSS {result['peak_rss'] / GIB:.2f} GiB "
@@ -278,13 +276,13 @@ def median_run(results: list[dict]) -> dict:
     return chosen
 
 
-def machine_summary(memory: str) -> str:
+def machine_summary() -> str:
     sys.path.insert(0, str(REPO_ROOT))
     from core.buffers import available_memory_bytes, huge_pages_mode, usable_cpus
 
     return (f"machine: {usable_cpus()} CPUs, {available_memory_bytes() / GIB:.1f} GiB available, "
             f"transparent huge pages: {huge_pages_mode()}, free page reporting: "
-            f"{'yes' if REPORTED_KIB.exists() else 'no'}; memory state before each run: {memory}")
+            f"{'yes' if REPORTED_KIB.exists() else 'no'}")
 
 
 def print_report(results: dict, times: dict) -> None:
@@ -294,7 +292,7 @@ def print_report(results: dict, times: dict) -> None:
         notes = []
         if len(times[method]) > 1:
             notes.append("median of " + ", ".join(f"{t:.2f}" for t in times[method]))
-        if method == "floor":
+        if method.startswith("floor"):
             notes.append(f"decode {r['decode_s']:.2f} s + write {r['write_s']:.2f} s")
         if method == "core-tuned":
             notes.append("core with MALLOC_MMAP_THRESHOLD_=1MiB (leaner than as shipped)")

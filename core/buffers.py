@@ -1,16 +1,25 @@
-"""Big output buffers: huge-page backed, faulted in ahead of the writer, sized against free memory.
+"""Big output buffers: own anonymous mmap, faulted in ahead of the writer, sized against free memory.
 
-Why not ``np.empty``: a multi-GiB buffer is written exactly once, and on the Linux VMs ComfyUI
-runs on, touching fresh memory is the slowest part of loading a video (page faults, the kernel
-zeroing pages, and on ballooned VMs the host backing each page again after free memory was
-returned to it). Three things help, all measured (see benchmarks/decode_benchmark.py):
+A multi-GiB buffer is written exactly once, and touching fresh memory, not decoding, is the
+slowest part of loading a 1080p clip: every page must be faulted in and zeroed by the kernel
+(and, on virtual machines that hand free memory back to their host, backed by the host again).
+What helps, measured on the 2-CPU, 24 GiB VMs this was built on (faulting in 8.3 GiB, one
+thread unless noted; benchmarks/decode_benchmark.py shows the effect on a whole decode):
 
-* an anonymous ``mmap`` advised ``MADV_HUGEPAGE`` is faulted in 2 MiB steps instead of 4 KiB
-  (512 times fewer faults) whatever numpy's or torch's allocator would do;
 * ``MADV_POPULATE_WRITE`` (Linux 5.14+) faults a range in without writing a byte, so helper
-  threads can do it ahead of the writer, in parallel with decoding, on every CPU we have;
+  threads can do it ahead of the writer, in parallel with decoding, on every CPU there is
+  (4 KiB pages: 3.1-3.7 s with one thread, 1.4-2.3 s with two);
+* NOT transparent huge pages, against the usual advice: there, a huge page costs about 5 ms to
+  fault (20 s for 8.3 GiB, 11 s with two threads) unless it was freed moments before (then
+  0.3-0.6 s). Their best case saves about a second; their common case, a result decoded
+  minutes after the last big tensor was freed, costs ten times more. So the buffer is advised
+  ``MADV_NOHUGEPAGE`` (numpy asks for huge pages on every big array; torch's allocator gets
+  them or not by accident of alignment). ``RUNCOMFY_KLING3_HUGE_PAGES=1`` opts back in for
+  machines where huge pages fault fast;
 * pages past what is finally used are never touched, so reserving a few spare frames costs
-  address space only.
+  address space only, and unused tails can be handed back (``release_tail``).
+
+Elsewhere than Linux the buffer is a plain ``np.zeros`` and nothing is prefaulted.
 
 The array returned by :func:`allocate` keeps its ``mmap`` alive through ``ndarray.base`` (numpy
 holds the exported buffer), and ``torch.from_numpy`` keeps the array alive, so the memory lives
@@ -24,6 +33,7 @@ import errno
 import logging
 import mmap
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -31,27 +41,42 @@ import numpy as np
 
 log = logging.getLogger("runcomfy_kling3")
 
+_LINUX = sys.platform.startswith("linux")
 HUGE_PAGE_BYTES = 2 * 1024 * 1024
 #: Linux value (include/uapi/asm-generic/mman-common.h); Python's mmap module lacks the name
 MADV_POPULATE_WRITE = 23
 #: a populate step: small enough that the writer rarely waits on a helper's chunk
-PREFAULT_CHUNK_BYTES = 32 * 1024 * 1024
+PREFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 
 
-def allocate(shape: tuple[int, ...], dtype=np.float32) -> np.ndarray:
-    """A zero-filled, C-contiguous, writable array backed by its own anonymous huge-page mmap."""
+HUGE_PAGES_ENV = "RUNCOMFY_KLING3_HUGE_PAGES"
+
+
+def huge_pages_wanted() -> bool:
+    return os.environ.get(HUGE_PAGES_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def allocate(shape: tuple[int, ...], dtype=np.float32, *, huge_pages: bool | None = None) -> np.ndarray:
+    """A zero-filled, C-contiguous, writable array backed by its own private anonymous mmap.
+
+    ``huge_pages`` (default: ``RUNCOMFY_KLING3_HUGE_PAGES``, off) asks for transparent huge
+    pages; otherwise they are explicitly declined (see the module's notes).
+    """
     dtype = np.dtype(dtype)
+    if not _LINUX:
+        return np.zeros(shape, dtype)  # calloc: pages still appear only when first written
     count = int(np.prod(shape, dtype=np.int64))
     nbytes = count * dtype.itemsize
+    huge_pages = huge_pages_wanted() if huge_pages is None else huge_pages
     # One extra huge page of address space lets the data start on a 2 MiB boundary even on
     # kernels that do not align large anonymous mappings themselves (costs no memory).
     length = _round_up(max(nbytes, 1), HUGE_PAGE_BYTES) + HUGE_PAGE_BYTES
     mapping = mmap.mmap(-1, length, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS,
                         prot=mmap.PROT_READ | mmap.PROT_WRITE)
     try:
-        mapping.madvise(mmap.MADV_HUGEPAGE)
+        mapping.madvise(mmap.MADV_HUGEPAGE if huge_pages else mmap.MADV_NOHUGEPAGE)
     except (AttributeError, OSError, ValueError):
-        pass  # THP disabled or unsupported: plain pages still work
+        pass  # no THP support: plain pages either way
     address = _address_of(mapping)
     offset = (-address) % HUGE_PAGE_BYTES
     array = np.frombuffer(mapping, dtype=dtype, count=count, offset=offset)
@@ -94,7 +119,8 @@ def _libc_madvise():
     return function
 
 
-_madvise = _libc_madvise() if os.name == "posix" else None
+# MADV_POPULATE_WRITE and the THP advice are Linux's; other systems just fault on write
+_madvise = _libc_madvise() if _LINUX else None
 
 
 def usable_cpus() -> int:
@@ -170,11 +196,32 @@ class Prefaulter:
 def available_memory_bytes() -> int:
     """Memory this process can still fill without swapping or being killed: the kernel's
     ``MemAvailable`` (swap deliberately not counted), lowered by a cgroup limit when one is
-    set (containers, systemd slices)."""
+    set (containers, systemd slices); Windows' available physical memory; where neither can
+    be read, a huge number (no check is better than a wrong refusal)."""
+    if os.name == "nt":
+        return _windows_available() or 1 << 62
     candidates = [_meminfo_available()]
     candidates.extend(_cgroup_room())
     known = [value for value in candidates if value is not None]
     return min(known) if known else 1 << 62
+
+
+def _windows_available() -> int | None:
+    class MemoryStatus(ctypes.Structure):
+        _fields_ = [("dwLength", ctypes.c_ulong), ("dwMemoryLoad", ctypes.c_ulong),
+                    ("ullTotalPhys", ctypes.c_ulonglong), ("ullAvailPhys", ctypes.c_ulonglong),
+                    ("ullTotalPageFile", ctypes.c_ulonglong), ("ullAvailPageFile", ctypes.c_ulonglong),
+                    ("ullTotalVirtual", ctypes.c_ulonglong), ("ullAvailVirtual", ctypes.c_ulonglong),
+                    ("ullAvailExtendedVirtual", ctypes.c_ulonglong)]
+
+    status = MemoryStatus()
+    status.dwLength = ctypes.sizeof(MemoryStatus)
+    try:
+        if ctypes.windll.kernel32.GlobalMemoryStatusEx(ctypes.byref(status)):  # type: ignore[attr-defined]
+            return int(status.ullAvailPhys)
+    except (AttributeError, OSError):
+        pass
+    return None
 
 
 def _meminfo_available() -> int | None:

@@ -32,6 +32,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 
 from .errors import DownloadError, FileTooLargeError, ResultExpiredError, RunComfyError, StoppedError
+from .fs import fsync_directory
 from .http_session import USER_AGENT, StoppableRetry, interruptible_sleep, stop_callback
 
 log = logging.getLogger("runcomfy_kling3")
@@ -128,6 +129,7 @@ def download_file(url: str, dest: str | Path, *, max_bytes: int = DEFAULT_MAX_BY
             sink.flush()
             os.fsync(sink.fileno())
         os.replace(part_path, dest)
+        fsync_directory(dest.parent)
     except RunComfyError as exc:
         raise exc.with_request_id(request_id)
     finally:

@@ -1,7 +1,8 @@
 """mp4 file -> float32 RGB frames ``[N, H, W, 3]`` in 0..1, the layout of ComfyUI's IMAGE.
 
-A 15 s 1080p clip is 8.3 GiB in that form, so the frames go straight into one preallocated,
-huge-page backed buffer (``buffers.allocate``): no list of frames, no second full-size copy.
+A 15 s 1080p clip is 8.3 GiB in that form, so the frames go straight into one preallocated
+buffer of their own (``buffers.allocate``, faulted in ahead by helper threads): no list of
+frames, no second full-size copy.
 Selection (skip, every n-th, cap) and resizing happen per frame before a frame enters it.
 Before anything is allocated, ``check_memory`` compares the size with the memory available and
 says which option values would fit. The decode itself is in ``frame_pipeline``.

@@ -187,3 +187,13 @@ def test_video_with_only_sound_is_a_decode_error(tmp_path):
         out.writeframes(b"\0\0" * 800)
     with pytest.raises(errors.DecodeError, match="no video stream"):
         frames_mod.decode_frames(path)
+
+
+def test_progress_reports_every_frame_and_stop_is_honoured(clip):
+    seen = []
+    frames_mod.decode_frames(clip, FrameSelection(select_every_nth=4),
+                             progress=lambda done, total: seen.append((done, total)))
+    assert seen[-1] == (12, 12) and [d for d, _ in seen] == sorted(d for d, _ in seen)
+    with pytest.raises(errors.StoppedError):
+        frames_mod.decode_frames(clip, progress=lambda done, total: seen.append(done),
+                                 should_stop=lambda: len(seen) > 20, request_id="req-5")
