@@ -40,3 +40,9 @@ def test_every_error_type_has_a_troubleshooting_row():
     missing = [name for name in names if name not in section and name != "StoppedError"]
     assert not missing, f"errors without a troubleshooting row: {missing}"
     assert "interrupted" in section
+
+
+def test_the_benchmark_figures_are_recorded():
+    section = README.split("<!-- benchmark:begin -->", 1)[1].split("<!-- benchmark:end -->", 1)[0]
+    assert "benchmarks/decode_benchmark.py" in section and "benchmarks/download_benchmark.py" in section
+    assert section.count(" s |") >= 3 and "GiB" in section
