@@ -299,8 +299,9 @@ def print_report(results: dict, times: dict) -> None:
         if r.get("stopped"):
             notes.append("stopped before exhausting memory: time and RSS are lower bounds")
         mark = ">=" if r.get("stopped") else "  "
+        baseline = "n/a" if r.get("stopped") else f"{r['baseline_rss'] / GIB:.2f}"
         print(f"{method:<11} {mark}{r['wall_s']:>7.2f} {mark}{r['peak_rss'] / GIB:>11.2f} "
-              f"{r['baseline_rss'] / GIB:>13.2f} {r['nbytes'] / GIB:>11.2f}  {'; '.join(notes)}")
+              f"{baseline:>13} {r['nbytes'] / GIB:>11.2f}  {'; '.join(notes)}")
     if "pack" not in results:
         return
     pack = results["pack"]

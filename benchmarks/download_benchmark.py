@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import logging
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,16 @@ def serve(port_file: str, cut_first_at: float) -> None:
     server.serve_forever()
 
 
+class ResumeCounter(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.count = 0
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "resuming at byte" in record.getMessage():
+            self.count += 1
+
+
 def status_kib(field: str) -> int:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
@@ -101,6 +112,9 @@ def main() -> None:
                 time.sleep(0.05)
             url = f"http://127.0.0.1:{port_file.read_text()}/files/bench/video.mp4"
             dest = Path(folder) / "video.mp4"
+            resumes = ResumeCounter()
+            logging.getLogger("runcomfy_kling3").addHandler(resumes)
+            logging.getLogger("runcomfy_kling3").setLevel(logging.INFO)
             before = status_kib("VmRSS") * 1024
             Path("/proc/self/clear_refs").write_text("5")   # reset the peak (VmHWM) to now
             started = time.perf_counter()
@@ -119,7 +133,8 @@ def main() -> None:
         correct = expected.digest() == got.digest()
     growth = peak - before
     print(f"downloaded {SIZE / MIB:.0f} MiB in {seconds:.2f} s ({SIZE / MIB / seconds:.0f} MiB/s), "
-          f"first transfer cut at {args.cut_first_at:.0%}, content {'correct' if correct else 'WRONG'}")
+          f"first transfer cut at {args.cut_first_at:.0%}, resumed {resumes.count} time(s), "
+          f"content {'correct' if correct else 'WRONG'}")
     print(f"RSS before {before / MIB:.1f} MiB, peak during {peak / MIB:.1f} MiB, growth {growth / MIB:.1f} MiB")
     ok = correct and growth < TARGET_GROWTH
     print(f"  {'PASS' if ok else 'FAIL'}  RSS growth < {TARGET_GROWTH / MIB:.0f} MiB: {growth / MIB:.1f} MiB")

@@ -52,7 +52,7 @@ CONTROL_VALUES = {"fixed", "increment", "decrement", "randomize"}
 
 # anything that would tie a file to one machine or leak a credential
 PRIVATE_PATTERNS = [re.compile(p) for p in (
-    r"/home/", r"/work/", r"/tmp/", r"/Users/", r"/root/", r"(?i)\b[a-z]:\\", r"sandbox-token",
+    r"/home/", r"/tmp/", r"/Users/", r"/root/", r"(?i)\b[a-z]:\\", r"sandbox-token",
     r"(?i)\bbearer\b", r"RUNCOMFY_(API_)?TOKEN=(?!\.\.\.)\S")]
 
 
