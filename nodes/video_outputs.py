@@ -1,7 +1,7 @@
 """From a downloaded mp4 to the node's outputs: IMAGE, AUDIO, fps, frame_count, VIDEO.
 
 Decoding runs in the worker thread (numpy only); ``to_comfy_outputs`` wraps the arrays as torch
-tensors without copying (``torch.from_numpy`` shares the huge-page backed buffer).
+tensors without copying (``torch.from_numpy`` shares the decoder's own pre-faulted mmap buffer).
 """
 from __future__ import annotations
 
