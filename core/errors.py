@@ -3,7 +3,9 @@
 Every message is written for the person in front of ComfyUI: what happened, and what to do.
 Once a job was submitted, the message names its request id and, while a paid result may still
 exist, how to get it without paying again (``RECOVERY_NODE``).
-No error ever carries the API token (see ``config.redact``).
+No error ever carries the API token: messages are built from our own words, error codes and
+the API's error text, never from request headers (``config.ApiSettings`` refuses a token that
+``http.client`` would quote in its own error).
 """
 from __future__ import annotations
 

@@ -31,11 +31,11 @@ from .job import DEFAULT_POLL_INTERVAL_S, DEFAULT_TIMEOUT_S, InProgress, JobUpda
 from .journal import (ATTACHABLE_STATES, CANCELLED, COMPLETED, FAILED, SUBMITTED, SUBMITTING, Journal,
                       JournalEntry, fingerprint)
 from .kling_request import MODEL_ID, TextToVideoRequest
-from .result_cache import ResultCache, safe_name
+from .result_cache import ResultCache
 
 log = logging.getLogger("runcomfy_kling3")
 
-__all__ = ["Progress", "GeneratedVideo", "run_generation", "finish_request", "cached_result", "safe_name",
+__all__ = ["Progress", "GeneratedVideo", "run_generation", "finish_request", "cached_result",
            "RESULTS_FOLDER", "JOURNAL_FOLDER"]
 
 #: folders inside the pack's data directory (outside the pack folder)

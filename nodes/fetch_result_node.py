@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 
 from ..core.client import RunComfyClient
+from ..core.job import DEFAULT_POLL_INTERVAL_S
 from ..core.errors import InvalidInputError
 from ..core.generation import RESULTS_FOLDER, Progress, cached_result, finish_request
 from .comfy_bridge import data_dir, token_store
@@ -13,7 +14,7 @@ from .prompt_node import CATEGORY
 from .text_to_video_node import OUTPUT_NAMES, OUTPUT_TOOLTIPS, OUTPUT_TYPES
 from .video_outputs import FRAME_OPTION_INPUTS, decode_video, frame_selection, to_comfy_outputs
 
-POLL_INTERVAL_S = 2.0  # at most one status request per interval
+POLL_INTERVAL_S = DEFAULT_POLL_INTERVAL_S  # at most one status request per interval (tests shorten it)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 

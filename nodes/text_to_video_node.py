@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..core.client import RunComfyClient
+from ..core.job import DEFAULT_POLL_INTERVAL_S
 from ..core.errors import InvalidInputError
 from ..core.generation import JOURNAL_FOLDER, RESULTS_FOLDER, Progress, run_generation
 from ..core.journal import Journal
@@ -14,7 +15,7 @@ from .prompt_node import CATEGORY
 from .segment_node import SEGMENTS_TYPE
 from .video_outputs import FRAME_OPTION_INPUTS, check_selection_before_submit, decode_video, frame_selection, to_comfy_outputs
 
-POLL_INTERVAL_S = 2.0  # at most one status request per interval
+POLL_INTERVAL_S = DEFAULT_POLL_INTERVAL_S  # at most one status request per interval (tests shorten it)
 
 OUTPUT_TYPES = ("IMAGE", "AUDIO", "FLOAT", "INT", "VIDEO", "STRING", "STRING")
 OUTPUT_NAMES = ("images", "audio", "fps", "frame_count", "video", "video_url", "request_id")
