@@ -11,7 +11,7 @@ has, and times only the load itself. A method about to exhaust the machine's mem
              write of a float32 array of the output's size (np.empty + fill), 4 KiB pages
   floor-thp  the same with numpy's default for big arrays, transparent huge pages (slower
              here: see core/buffers.py), shown for reference; the targets use "floor"
-  pack       this pack: core.frames.decode_frames, then torch.from_numpy (shares the memory)
+  pack       this pack: core.media.frames.decode_frames, then torch.from_numpy (shares the memory)
   core       ComfyUI core's VideoFromFile.get_components: PyAV decode, each frame to a float
              tensor in a list, then torch.stack
   core-tuned the same with glibc told to give freed frames back (MALLOC_MMAP_THRESHOLD_):
@@ -98,7 +98,7 @@ def run_pack(clip: str):
     import torch
 
     sys.path.insert(0, str(REPO_ROOT))
-    from core.frames import decode_frames
+    from core.media.frames import decode_frames
 
     decoded = decode_frames(clip)
     return torch.from_numpy(decoded.frames), {}
@@ -150,7 +150,7 @@ def child(method: str, clip: str) -> None:
     import av  # noqa: F401
 
     sys.path.insert(0, str(REPO_ROOT))
-    import core.frames  # noqa: F401  (imports are not part of the measured load)
+    import core.media.frames  # noqa: F401  (imports are not part of the measured load)
 
     baseline = rss_now()
     print(f"started {time.monotonic()}", flush=True)
@@ -223,7 +223,7 @@ def measure(method: str, clip: Path, settle_limit: float) -> dict:
 
 def available_bytes() -> int:
     sys.path.insert(0, str(REPO_ROOT))
-    from core.buffers import available_memory_bytes
+    from core.media.buffers import available_memory_bytes
 
     return available_memory_bytes()
 
@@ -278,7 +278,7 @@ def median_run(results: list[dict]) -> dict:
 
 def machine_summary() -> str:
     sys.path.insert(0, str(REPO_ROOT))
-    from core.buffers import available_memory_bytes, huge_pages_mode, usable_cpus
+    from core.media.buffers import available_memory_bytes, huge_pages_mode, usable_cpus
 
     return (f"machine: {usable_cpus()} CPUs, {available_memory_bytes() / GIB:.1f} GiB available, "
             f"transparent huge pages: {huge_pages_mode()}, free page reporting: "

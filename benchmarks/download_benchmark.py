@@ -101,7 +101,7 @@ def main() -> None:
         return
 
     sys.path.insert(0, str(REPO_ROOT))
-    from core.download import download_file
+    from core.media.download import download_file
 
     with tempfile.TemporaryDirectory() as folder:
         port_file = Path(folder) / "port"

@@ -1,4 +1,4 @@
-"""The few ComfyUI hooks the nodes use, looked up when called (not at import).
+"""Every ComfyUI (and torch) lookup of the pack, in one place, made when called (not at import).
 
 Outside ComfyUI (tests, scripts) every hook degrades to a harmless no-op, so the nodes can be
 exercised without a ComfyUI checkout; tests install small stand-in modules to observe them.
@@ -9,6 +9,9 @@ import importlib
 import logging
 from pathlib import Path
 
+from ..core.media.decode import DecodedClip
+from ..core.store.folder import StateFolder, default_data_dir
+
 log = logging.getLogger("runcomfy_kling3")
 
 
@@ -18,6 +21,8 @@ def _module(name: str):
     except Exception:  # not inside ComfyUI, or ComfyUI changed: behave as outside
         return None
 
+
+# --- execution: Cancel and the progress bar ----------------------------------------------------
 
 def interrupt_requested() -> bool:
     """True after the user pressed Cancel (does not consume the flag)."""
@@ -52,12 +57,22 @@ class ProgressBar:
             self._bar.update_absolute(int(max(0, min(self.total, value))), self.total)
 
 
-def video_object(path: Path):
-    """ComfyUI's VIDEO value for a file (so SaveVideo can keep it as is); the path outside ComfyUI."""
-    module = _module("comfy_api.input_impl")
-    cls = getattr(module, "VideoFromFile", None) if module else None
-    return cls(str(path)) if cls is not None else str(path)
+# --- the server: websocket messages and routes -------------------------------------------------
 
+def prompt_server():
+    """ComfyUI's ``PromptServer.instance``, or None outside ComfyUI."""
+    server_module = _module("server")
+    server_class = getattr(server_module, "PromptServer", None) if server_module else None
+    return getattr(server_class, "instance", None)
+
+
+def route_table():
+    """The aiohttp route table of ComfyUI's server, or None outside ComfyUI."""
+    server = prompt_server()
+    return getattr(server, "routes", None) if server is not None else None
+
+
+# --- folders -----------------------------------------------------------------------------------
 
 def data_dir() -> Path:
     """Where the pack keeps its state (saved token, journal, result cache, timings).
@@ -66,8 +81,6 @@ def data_dir() -> Path:
     HTTP (unlike ``user/default``), and which is outside the pack folder (hosted machines copy
     that into shared images). Elsewhere: the per-user cache directory.
     """
-    from ..core.paths import default_data_dir
-
     folder_paths = _module("folder_paths")
     if folder_paths is None:
         return default_data_dir()
@@ -76,19 +89,37 @@ def data_dir() -> Path:
     return Path(folder_paths.get_user_directory()) / "__runcomfy"
 
 
-TOKEN_FILE = "api_token"
-TIMES_FILE = "generation_times.json"
+def state_folder() -> StateFolder:
+    return StateFolder(data_dir())
 
 
-def token_store():
-    """The token saved from ComfyUI's settings dialog (see nodes/server_routes.py)."""
-    from ..core.token_store import TokenStore
+def temp_dir() -> Path | None:
+    """ComfyUI's temp directory (emptied at its start), or None outside ComfyUI."""
+    folder_paths = _module("folder_paths")
+    try:
+        return Path(folder_paths.get_temp_directory()) if folder_paths is not None else None
+    except Exception:
+        return None
 
-    return TokenStore(data_dir() / TOKEN_FILE)
+
+# --- values ------------------------------------------------------------------------------------
+
+def video_object(path: Path):
+    """ComfyUI's VIDEO value for a file (so SaveVideo can keep it as is); the path outside ComfyUI."""
+    module = _module("comfy_api.input_impl")
+    cls = getattr(module, "VideoFromFile", None) if module else None
+    return cls(str(path)) if cls is not None else str(path)
 
 
-def generation_times():
-    """How long this user's past generations took, for the remaining-time estimate."""
-    from ..core.generation_times import GenerationTimes
+def comfy_values(clip: DecodedClip) -> dict:
+    """IMAGE, AUDIO, fps, frame_count and VIDEO of a decoded clip, by output name.
 
-    return GenerationTimes(data_dir() / TIMES_FILE)
+    ``torch.from_numpy`` shares the decoder's own pre-faulted buffer: the frames are not copied.
+    """
+    import torch
+
+    waveform = torch.from_numpy(clip.audio.samples).unsqueeze(0)
+    return {"images": torch.from_numpy(clip.frames.frames),
+            "audio": {"waveform": waveform, "sample_rate": int(clip.audio.sample_rate)},
+            "fps": float(clip.frames.fps), "frame_count": int(clip.frames.frame_count),
+            "video": video_object(clip.path)}

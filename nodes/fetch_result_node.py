@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import re
 
-from ..core.client import RunComfyClient
-from ..core.job import DEFAULT_POLL_INTERVAL_S
+from ..core.api.handle import DEFAULT_POLL_INTERVAL_S
 from ..core.errors import InvalidInputError
-from ..core.generation import RESULTS_FOLDER, Progress, cached_result, finish_request
-from .comfy_bridge import data_dir, token_store
+from ..core.pipeline import Pipeline
+from ..core.status import Progress
+from .comfy_bridge import state_folder
 from .job_runner import StatusView, run_job
 from .preview import preview_ui
 from .prompt_node import CATEGORY
-from .text_to_video_node import OUTPUT_NAMES, OUTPUT_TOOLTIPS, OUTPUT_TYPES
-from .video_outputs import FRAME_OPTION_INPUTS, decode_video, frame_selection, to_comfy_outputs
+from .video_io import FRAME_OPTION_INPUTS, OUTPUT_NAMES, OUTPUT_TOOLTIPS, OUTPUT_TYPES, frame_selection, video_outputs
 
 POLL_INTERVAL_S = DEFAULT_POLL_INTERVAL_S  # at most one status request per interval (tests shorten it)
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
@@ -44,25 +43,13 @@ class Kling3FetchResultNode:
                     custom_width=0, custom_height=0, unique_id=None):
         request_id = checked_request_id(request_id)
         selection = frame_selection(frame_load_cap, skip_first_frames, select_every_nth, custom_width, custom_height)
-        results = data_dir() / RESULTS_FOLDER
-        cached = cached_result(results, request_id)
+        pipeline = Pipeline(state_folder(), poll_interval=POLL_INTERVAL_S)
         # a cached video needs no token and no request
-        client = None if cached else RunComfyClient.from_env(saved_token=token_store().load())
+        settings = None if pipeline.cached(request_id) else pipeline.api_settings()
         progress = Progress(request_id=request_id)
-        view = StatusView(unique_id)
-
-        def work(should_stop):
-            video = cached
-            if video is None:
-                with client:
-                    # Cancel stops the waiting only: the job may belong to another graph or machine
-                    video = finish_request(client, request_id, results, progress=progress, should_stop=should_stop,
-                                           poll_interval=POLL_INTERVAL_S, cancel_on_stop=False)
-            return video, decode_video(video.path, selection, progress, should_stop, video.request_id)
-
-        video, decoded = await run_job(work, progress, view)
-        outputs = to_comfy_outputs(decoded) + (video.video_url, video.request_id)
-        return {"ui": preview_ui(video.path), "result": outputs}
+        result = await run_job(lambda should_stop: pipeline.fetch(
+            request_id, selection, settings, progress=progress, should_stop=should_stop), progress, StatusView(unique_id))
+        return {"ui": preview_ui(result.video.path), "result": video_outputs(result)}
 
 
 def checked_request_id(value) -> str:

@@ -14,7 +14,7 @@ import time
 from typing import Callable, TypeVar
 
 from ..core.errors import RunComfyError, StoppedError
-from ..core.generation import Progress
+from ..core.status import Phase, Progress
 from .comfy_bridge import ProgressBar, interrupt_exception, interrupt_requested
 from .status_events import send_status
 
@@ -39,7 +39,7 @@ class StatusView:
     def show(self, progress: Progress) -> None:
         elapsed = progress.elapsed()
         eta = None
-        if progress.phase == "generating" and self.eta_for_generation and progress.generating_since:
+        if progress.phase == Phase.GENERATING and self.eta_for_generation and progress.generating_since:
             eta = max(0.0, self.eta_for_generation - (time.monotonic() - progress.generating_since))
         percent = None if progress.percent is None else round(progress.percent)
         state = (progress.phase, progress.request_id, progress.queue_position,
@@ -49,13 +49,13 @@ class StatusView:
         self._last = state
         send_status(self.node_id, progress.phase, request_id=progress.request_id,
                     queue_position=progress.queue_position, elapsed_s=elapsed, eta_s=eta, percent=percent)
-        if progress.phase == "downloading" and percent is not None:
+        if progress.phase == Phase.DOWNLOADING and percent is not None:
             self.bar.update(percent / 2)
-        elif progress.phase == "decoding" and percent is not None:
+        elif progress.phase == Phase.DECODING and percent is not None:
             self.bar.update(50 + percent / 2)
 
-    def finish(self, phase: str, progress: Progress, message: str | None = None) -> None:
-        if phase == "done":
+    def finish(self, phase: Phase, progress: Progress, message: str | None = None) -> None:
+        if phase == Phase.DONE:
             self.bar.update(100)
         send_status(self.node_id, phase, request_id=progress.request_id, message=message,
                     elapsed_s=progress.elapsed())
@@ -86,27 +86,27 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
             # flag at its next step and logs what became of the job.
             future.add_done_callback(_log_late_outcome)
             message = "Interrupted; the API did not answer in time, so the job's state is unknown"
-            view.finish("interrupted", progress, message)
+            view.finish(Phase.INTERRUPTED, progress, message)
             raise interrupt_exception(_with_id(message, progress))
     try:
         result = future.result()
     except StoppedError as exc:
-        phase = "cancelled" if exc.remote_cancelled else "interrupted"
+        phase = Phase.CANCELLED if exc.remote_cancelled else Phase.INTERRUPTED
         view.finish(phase, progress, str(exc))
         log.warning("%s", exc)
         raise interrupt_exception(str(exc)) from None
     except RunComfyError as exc:
         if progress.request_id:
             exc.with_request_id(progress.request_id)
-        view.finish("failed", progress, str(exc))
+        view.finish(Phase.FAILED, progress, str(exc))
         raise
     except BaseException as exc:
-        view.finish("failed", progress, _with_id(f"{type(exc).__name__}: {exc}", progress))
+        view.finish(Phase.FAILED, progress, _with_id(f"{type(exc).__name__}: {exc}", progress))
         raise
     if stop_requested_at is not None:
-        view.finish("interrupted", progress, "Interrupted")
+        view.finish(Phase.INTERRUPTED, progress, "Interrupted")
         raise interrupt_exception(_with_id("Interrupted", progress))
-    view.finish("done", progress)
+    view.finish(Phase.DONE, progress)
     return result
 
 

@@ -11,11 +11,12 @@ copy of the result stays where it is.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import shutil
 from pathlib import Path
+
+from .comfy_bridge import temp_dir as comfy_temp_dir
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -29,7 +30,7 @@ def preview_ui(video_path: Path, temp_dir: Path | None = None) -> dict:
     """
     video_path = Path(video_path)
     if temp_dir is None:
-        temp_dir = _comfy_temp_dir()
+        temp_dir = comfy_temp_dir()
         if temp_dir is None:
             return {}
     try:
@@ -72,11 +73,3 @@ def _same_file(a: Path, b: Path) -> bool:
 def _read_head(path: Path, size: int = 1 << 16) -> bytes:
     with open(path, "rb") as handle:
         return handle.read(size)
-
-
-def _comfy_temp_dir() -> Path | None:
-    try:
-        folder_paths = importlib.import_module("folder_paths")
-        return Path(folder_paths.get_temp_directory())
-    except Exception:  # not inside ComfyUI
-        return None

@@ -1,7 +1,7 @@
 """Kling 3.0 Prompt: a prompt / negative prompt pair to wire into the text-to-video node."""
 from __future__ import annotations
 
-from ..core.kling_request import MAX_PROMPT_CHARS, check_text
+from ..core.kling.request import MAX_PROMPT_CHARS, check_text
 
 CATEGORY = "RunComfy/Kling 3.0"
 

@@ -1,7 +1,7 @@
 """Kling 3.0 Multi-Prompt Segment: one shot of a multi-shot video; chain them in order."""
 from __future__ import annotations
 
-from ..core.kling_request import (DEFAULT_DURATION_S, MAX_DURATION_S, MAX_SEGMENT_PROMPT_CHARS,
+from ..core.kling.request import (DEFAULT_DURATION_S, MAX_DURATION_S, MAX_SEGMENT_PROMPT_CHARS,
                                   MIN_DURATION_S, Segment, check_duration, check_text)
 from .prompt_node import CATEGORY
 

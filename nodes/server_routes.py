@@ -17,7 +17,6 @@ The handlers are thin; the logic is in plain functions that the tests call direc
 from __future__ import annotations
 
 import asyncio
-import importlib
 import json
 import logging
 import os
@@ -25,15 +24,18 @@ from pathlib import Path
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
-from ..core.client import RunComfyClient, _cause
-from ..core.config import ApiSettings, load_settings, redact
+from ..core.api.client import RunComfyClient
+from ..core.api.session import transport_cause
+from ..core.api.settings import TOKEN_ENVS, ApiSettings, load_settings, resolve_token
 from ..core.errors import (ApiUnreachableError, AuthenticationError, ConfigurationError, InvalidInputError,
                            MissingTokenError, PermissionDeniedError, RateLimitedError, RunComfyError)
-from ..core.generation_times import GenerationTimes
-from ..core.kling_request import MAX_DURATION_S, MIN_DURATION_S, MODEL_ID
-from ..core.pricing import PricingCache
-from ..core.token_store import TOKEN_ENVS, TokenStore, mask, resolve_token
-from .comfy_bridge import TIMES_FILE, TOKEN_FILE, data_dir
+from ..core.kling.pricing import PricingCache
+from ..core.kling.request import MAX_DURATION_S, MIN_DURATION_S, MODEL_ID
+from ..core.redaction import mask, redact
+from ..core.store.folder import StateFolder
+from ..core.store.timings import GenerationTimes
+from ..core.store.token_file import TokenStore
+from .comfy_bridge import data_dir, prompt_server, route_table
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -58,8 +60,7 @@ def token_status(store: TokenStore, environ: Mapping[str, str]) -> dict:
 def model_info_once(settings: ApiSettings, timeout) -> dict:
     """``GET /v1/models/{MODEL_ID}``: read-only, free, authenticated; the client's typed errors.
     One attempt with a short timeout: someone is waiting on a button or a page."""
-    with RunComfyClient(settings, attempts=0) as client:
-        client.read_timeout = timeout
+    with RunComfyClient(settings, attempts=0, read_timeout=timeout) as client:
         return client.model_info(MODEL_ID)
 
 
@@ -135,10 +136,10 @@ class RouteContext:
         return os.environ if self._environ is None else self._environ
 
     def token_store(self) -> TokenStore:
-        return TokenStore(self._state_dir() / TOKEN_FILE)
+        return StateFolder(self._state_dir()).tokens()
 
     def times(self) -> GenerationTimes:
-        return GenerationTimes(self._state_dir() / TIMES_FILE)
+        return StateFolder(self._state_dir()).timings()
 
     def api_settings(self) -> ApiSettings | None:
         """Base URL and the token in use; None without a token or with a bad base URL."""
@@ -229,11 +230,8 @@ def make_routes(context: RouteContext):
 
 def register_routes() -> None:
     """Add the routes to ComfyUI's server; a no-op outside ComfyUI and on a second call."""
-    try:
-        server = importlib.import_module("server")
-        instance = server.PromptServer.instance
-        table = instance.routes
-    except Exception:  # not inside ComfyUI (or no server yet)
+    instance, table = prompt_server(), route_table()
+    if instance is None or table is None:  # not inside ComfyUI (or no server yet)
         return
     if getattr(instance, _REGISTERED_FLAG, False):
         return
@@ -262,4 +260,4 @@ def _short_cause(exc: ApiUnreachableError) -> str:
     """The client's short description of the transport error that the ``ApiUnreachableError``
     replaced ("timed out", "connection refused", ...), without the exception type in front."""
     transport = exc.__context__
-    return _cause(transport).rpartition(": ")[2] if transport is not None else exc.reason
+    return transport_cause(transport).rpartition(": ")[2] if transport is not None else exc.reason

@@ -11,17 +11,18 @@ the same rules so both channels read alike. Outside ComfyUI sending is a no-op.
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import math
 import time
 
+from ..core.status import Phase
+from .comfy_bridge import prompt_server
+
 log = logging.getLogger("runcomfy_kling3")
 
 EVENT = "runcomfy.kling3.status"
-PHASES = ("validating", "submitting", "queued", "generating", "downloading", "decoding",
-          "done", "failed", "cancelled", "interrupted")
-TERMINAL_PHASES = frozenset({"done", "failed", "cancelled", "interrupted"})
+PHASES = tuple(phase.value for phase in Phase)
+TERMINAL_PHASES = frozenset({Phase.DONE.value, Phase.FAILED.value, Phase.CANCELLED.value, Phase.INTERRUPTED.value})
 SHORT_ID_CHARS = 8
 MAX_MESSAGE_CHARS = 300  # a node status is one or two lines; the full error is in ComfyUI's dialog
 
@@ -29,7 +30,7 @@ MAX_MESSAGE_CHARS = 300  # a node status is one or two lines; the full error is 
 def send_status(node_id: str | None, phase: str, *, request_id=None, queue_position=None,
                 elapsed_s=None, eta_s=None, percent=None, message=None) -> None:
     """Show ``phase`` on node ``node_id`` (ComfyUI's ``UNIQUE_ID``). Never raises."""
-    server = _prompt_server()
+    server = prompt_server()
     if server is None:
         return
     payload = status_payload(node_id, phase, request_id=request_id, queue_position=queue_position,
@@ -105,15 +106,6 @@ def clock(seconds: float) -> str:
 
 def short_id(request_id: str) -> str:
     return request_id if len(request_id) <= SHORT_ID_CHARS else request_id[:SHORT_ID_CHARS] + "\u2026"
-
-
-def _prompt_server():
-    try:
-        server_module = importlib.import_module("server")
-    except Exception:  # not inside ComfyUI
-        return None
-    server_class = getattr(server_module, "PromptServer", None)
-    return getattr(server_class, "instance", None)
 
 
 def _text(value) -> str | None:

@@ -1,33 +1,20 @@
 """Kling 3.0 Pro Text to Video (RunComfy): validate, submit, wait, download, decode."""
 from __future__ import annotations
 
-from ..core.client import RunComfyClient
-from ..core.job import DEFAULT_POLL_INTERVAL_S
+from ..core.api.handle import DEFAULT_POLL_INTERVAL_S
 from ..core.errors import InvalidInputError
-from ..core.generation import JOURNAL_FOLDER, RESULTS_FOLDER, Progress, run_generation
-from ..core.journal import Journal
-from ..core.kling_request import (ASPECT_RATIOS, DEFAULT_DURATION_S, MAX_DURATION_S, MAX_PROMPT_CHARS,
+from ..core.kling.request import (ASPECT_RATIOS, DEFAULT_DURATION_S, MAX_DURATION_S, MAX_PROMPT_CHARS,
                                   MIN_DURATION_S, Segment, TextToVideoRequest)
-from .comfy_bridge import data_dir, generation_times, token_store
+from ..core.pipeline import Pipeline
+from ..core.status import Progress
+from .comfy_bridge import state_folder
 from .job_runner import StatusView, run_job
 from .preview import preview_ui
 from .prompt_node import CATEGORY
 from .segment_node import SEGMENTS_TYPE
-from .video_outputs import FRAME_OPTION_INPUTS, check_selection_before_submit, decode_video, frame_selection, to_comfy_outputs
+from .video_io import FRAME_OPTION_INPUTS, OUTPUT_NAMES, OUTPUT_TOOLTIPS, OUTPUT_TYPES, frame_selection, video_outputs
 
 POLL_INTERVAL_S = DEFAULT_POLL_INTERVAL_S  # at most one status request per interval (tests shorten it)
-
-OUTPUT_TYPES = ("IMAGE", "AUDIO", "FLOAT", "INT", "VIDEO", "STRING", "STRING")
-OUTPUT_NAMES = ("images", "audio", "fps", "frame_count", "video", "video_url", "request_id")
-OUTPUT_TOOLTIPS = (
-    "Every selected frame, float32 RGB 0..1, [frames, height, width, 3].",
-    "The clip's sound at its native rate; silence of the clip's length when it has none.",
-    "Frames per second of the IMAGE output (follows select_every_nth).",
-    "Number of frames in the IMAGE output.",
-    "The downloaded mp4 as a ComfyUI video, for SaveVideo without re-encoding.",
-    "Where RunComfy stored the video (expires after some days).",
-    "The RunComfy request id, to recover this result later.",
-)
 
 
 class Kling3TextToVideoNode:
@@ -73,27 +60,15 @@ class Kling3TextToVideoNode:
                        custom_height=0, multi_prompt=None, unique_id=None):
         request = build_request(prompt, negative_prompt, duration, aspect_ratio, cfg_scale, sound, multi_prompt)
         selection = frame_selection(frame_load_cap, skip_first_frames, select_every_nth, custom_width, custom_height)
-        check_selection_before_submit(request, selection)
-        client = RunComfyClient.from_env(saved_token=token_store().load())
-        times = generation_times()
+        pipeline = Pipeline(state_folder(), poll_interval=POLL_INTERVAL_S)
+        settings = pipeline.check_generation(request, selection)
         progress = Progress()
-        view = StatusView(unique_id, eta_for_generation=times.estimate(request.duration))
-
-        def work(should_stop):
-            home = data_dir()
-            with client:
-                # the journal and result cache make a re-run (also after a restart) reuse or
-                # re-attach to the paid job instead of paying again
-                video = run_generation(client, request, home / RESULTS_FOLDER, seed=seed,
-                                       journal=Journal(home / JOURNAL_FOLDER), progress=progress,
-                                       should_stop=should_stop, poll_interval=POLL_INTERVAL_S)
-            if video.generating_s:
-                times.record(request.duration, video.generating_s)
-            return video, decode_video(video.path, selection, progress, should_stop, video.request_id)
-
-        video, decoded = await run_job(work, progress, view)
-        outputs = to_comfy_outputs(decoded) + (video.video_url, video.request_id)
-        return {"ui": preview_ui(video.path), "result": outputs}
+        view = StatusView(unique_id, eta_for_generation=pipeline.generation_eta(request.duration))
+        # the journal and the result cache make a re-run (also after a restart) reuse or
+        # re-attach to the paid job instead of paying again
+        result = await run_job(lambda should_stop: pipeline.generate(
+            request, selection, settings, seed=seed, progress=progress, should_stop=should_stop), progress, view)
+        return {"ui": preview_ui(result.video.path), "result": video_outputs(result)}
 
 
 def build_request(prompt, negative_prompt, duration, aspect_ratio, cfg_scale, sound, multi_prompt) -> TextToVideoRequest:

@@ -13,6 +13,8 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
+import threading
 import time
 import wave
 from pathlib import Path
@@ -23,12 +25,13 @@ from PIL import Image, ImageDraw
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from core.audio import decode_audio  # noqa: E402  (the core is a plain package; no ComfyUI needed)
-from core.client import RunComfyClient  # noqa: E402
-from core.config import ApiSettings  # noqa: E402
-from core.frames import FrameSelection, decode_frames  # noqa: E402
-from core.generation import Progress, run_generation  # noqa: E402
-from core.kling_request import Segment, TextToVideoRequest  # noqa: E402
+# the core is a plain package: no ComfyUI, no torch
+from core.api.settings import ApiSettings, load_settings  # noqa: E402
+from core.kling.request import Segment, TextToVideoRequest  # noqa: E402
+from core.media.selection import FrameSelection  # noqa: E402
+from core.pipeline import Pipeline  # noqa: E402
+from core.status import Phase, Progress  # noqa: E402
+from core.store.folder import StateFolder  # noqa: E402
 
 STORY = TextToVideoRequest(
     prompt="A lighthouse keeper's day on a rocky island, cinematic, 35 mm film look",
@@ -52,66 +55,64 @@ def main() -> int:
 
     sandbox = None
     if args.use_env:
-        client = RunComfyClient.from_env()
+        settings = load_settings()
     else:
         from sandbox import DEFAULT_TOKEN, Sandbox
         sandbox = Sandbox(queue_seconds=1.0, run_seconds=2.0, resolution_scale=args.resolution_scale)
         sandbox.start()
         print(f"sandbox API at {sandbox.api_base} (files at {sandbox.files_base})")
-        client = RunComfyClient(ApiSettings(base_url=sandbox.api_base, token=DEFAULT_TOKEN))
+        settings = ApiSettings(base_url=sandbox.api_base, token=DEFAULT_TOKEN)
     try:
-        return run(client, out)
+        return run(settings, out)
     finally:
-        client.close()
         if sandbox is not None:
             sandbox.stop()
 
 
-def run(client: RunComfyClient, out: Path) -> int:
+def run(settings: ApiSettings, out: Path) -> int:
     body = STORY.to_body()
     print(f"request: {len(STORY.segments)} shots, {STORY.duration} s, {STORY.aspect_ratio}, sound={STORY.sound}, "
           f"estimated cost USD {STORY.estimated_cost_usd():.2f}")
     progress = Progress()
-    last = [None]
+    seen: dict = {"state": None, "decoding_at": None}
 
     def show():
         state = (progress.phase, progress.queue_position)
-        if state != last[0]:
-            last[0] = state
+        if state != seen["state"]:
+            seen["state"] = state
+            if progress.phase == Phase.DECODING and seen["decoding_at"] is None:
+                seen["decoding_at"] = time.perf_counter()
             where = f" (position {progress.queue_position})" if progress.queue_position is not None else ""
             print(f"  {progress.phase}{where}  request {progress.request_id or '-'}")
 
-    import threading
     stop = threading.Event()
 
     def watch():
-        while not stop.wait(0.1):
+        while not stop.wait(0.05):
             show()
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     began = time.perf_counter()
-    try:
-        video = run_generation(client, STORY, out / "downloads", progress=progress, poll_interval=0.5)
-    finally:
-        stop.set()
-        watcher.join()
-    generated = time.perf_counter()
-    show()
-    mp4 = out / "kling3_story.mp4"
-    shutil.move(video.path, mp4)
-    shutil.rmtree(out / "downloads", ignore_errors=True)
-    print(f"submitted {sorted(body)}; request id {video.request_id}")
-    print(f"job + download: {generated - began:.1f} s -> {mp4} ({mp4.stat().st_size / 1e6:.1f} MB)")
-
-    t0 = time.perf_counter()
-    frames = decode_frames(mp4, FrameSelection())
-    t1 = time.perf_counter()
-    audio = decode_audio(mp4, duration=frames.source.duration)
-    t2 = time.perf_counter()
+    # a state folder of its own: the journal and result cache of this run only
+    with tempfile.TemporaryDirectory(prefix="kling3-demo-") as state:
+        pipeline = Pipeline(StateFolder(state), poll_interval=0.5)
+        try:
+            result = pipeline.generate(STORY, FrameSelection(), settings, seed=time.time_ns(), progress=progress)
+        finally:
+            stop.set()
+            watcher.join()
+        finished = time.perf_counter()
+        show()
+        mp4 = out / "kling3_story.mp4"
+        shutil.copyfile(result.video.path, mp4)
+    frames, audio = result.clip.frames, result.clip.audio
+    decode_began = seen["decoding_at"] or finished
+    print(f"submitted {sorted(body)}; request id {result.video.request_id}")
+    print(f"job + download: {decode_began - began:.1f} s -> {mp4} ({mp4.stat().st_size / 1e6:.1f} MB)")
     print(f"frames: {frames.frames.shape} {frames.frames.dtype}, fps {frames.fps:g}, "
-          f"{frames.frames.nbytes / 2**30:.2f} GiB, decoded in {t1 - t0:.2f} s")
+          f"{frames.frames.nbytes / 2**30:.2f} GiB; frames and sound decoded in {finished - decode_began:.2f} s")
     print(f"sound:  {audio.samples.shape} {audio.samples.dtype} at {audio.sample_rate} Hz"
-          f"{' (silent fill)' if audio.is_silent_fill else ''}, decoded in {t2 - t1:.2f} s")
+          f"{' (silent fill)' if audio.is_silent_fill else ''}")
 
     sheet = out / "contact_sheet.png"
     write_contact_sheet(frames.frames, frames.fps, sheet)

@@ -9,7 +9,7 @@ import pytest
 
 from pack_loader import pack_module
 
-audio_mod = pack_module("core.audio")
+audio_mod = pack_module("core.media.audio")
 errors = pack_module("core.errors")
 video_maker = pack_module("sandbox.video_maker")
 

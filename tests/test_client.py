@@ -10,10 +10,11 @@ import pytest
 
 from pack_loader import pack_module
 
-client_mod = pack_module("core.client")
-config = pack_module("core.config")
+client_mod = pack_module("core.api.client")
+config = pack_module("core.api.settings")
 errors = pack_module("core.errors")
-job = pack_module("core.job")
+job = pack_module("core.api.handle")
+stopping = pack_module("core.stopping")
 
 MODEL = "kling/kling-3.0/pro/text-to-video"
 BODY = {"prompt": "a red fox runs through snow", "duration": 3, "aspect_ratio": "16:9",
@@ -270,7 +271,8 @@ def test_stop_cancels_a_queued_job_and_says_when_it_cannot(sandbox, queue_s, run
         handle = client.submit(MODEL, BODY)
         threading.Timer(0.3, stop.set).start()
         with pytest.raises(errors.StoppedError) as info:
-            handle.wait(should_stop=stop.is_set, poll_interval=0.05)
+            with stopping.scope(stop.is_set):
+                handle.wait(poll_interval=0.05)
         assert isinstance(handle.status(), job.Cancelled) is cancelled
     assert info.value.remote_cancelled is cancelled
     assert words in str(info.value) and handle.request_id in str(info.value)
@@ -284,7 +286,8 @@ def test_stop_interrupts_a_long_retry_after(sandbox):
         threading.Timer(0.3, stop.set).start()
         began = time.monotonic()
         with pytest.raises(errors.StoppedError):
-            handle.wait(should_stop=stop.is_set, poll_interval=0.05)
+            with stopping.scope(stop.is_set):
+                handle.wait(poll_interval=0.05)
     assert time.monotonic() - began < 10  # a wait of 60 s was cut short
 
 

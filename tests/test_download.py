@@ -12,7 +12,8 @@ import requests
 
 from pack_loader import pack_module
 
-download = pack_module("core.download")
+download = pack_module("core.media.download")
+stopping = pack_module("core.stopping")
 errors = pack_module("core.errors")
 
 PAYLOAD = bytes(range(256)) * 4096 + b"tail"   # 1 MiB + 4 bytes, every offset distinguishable
@@ -250,10 +251,9 @@ def test_unreachable_host_is_a_download_error(tmp_path):
 def test_stop_request_ends_download_and_leaves_nothing(origin, tmp_path):
     origin.plans = [{"delay": 0.01}]
     progress = []
-    with pytest.raises(errors.StoppedError):
+    with pytest.raises(errors.StoppedError), stopping.scope(lambda: len(progress) >= 2):
         download.download_file(origin.url, tmp_path / "v.mp4",
-                               progress=lambda done, total: progress.append(done),
-                               should_stop=lambda: len(progress) >= 2)
+                               progress=lambda done, total: progress.append(done))
     assert leftovers(tmp_path) == []
 
 

@@ -8,12 +8,13 @@ import pytest
 import torch
 
 from comfy_stubs import InterruptProcessingException
+from node_outputs import outputs
 from pack_loader import load_pack, pack_module
 
 pack = load_pack()
 errors = pack_module("core.errors")
-client_module = pack_module("core.client")
-config = pack_module("core.config")
+client_module = pack_module("core.api.client")
+config = pack_module("core.api.settings")
 fetch_module = pack_module("nodes.fetch_result_node")
 Fetch = pack.NODE_CLASS_MAPPINGS["RunComfyKling3FetchResult"]
 T2V = pack.NODE_CLASS_MAPPINGS["RunComfyKling3TextToVideo"]
@@ -28,7 +29,8 @@ def submit_elsewhere(sandbox, body=BODY) -> str:
 
 
 def fetch(request_id, **options):
-    return asyncio.run(Fetch().fetch(request_id=request_id, unique_id="3", **options))
+    """The fetch node's outputs, by name."""
+    return outputs(Fetch, asyncio.run(Fetch().fetch(request_id=request_id, unique_id="3", **options)))
 
 
 def test_registered_with_the_same_outputs_as_the_text_to_video_node(pack):
@@ -51,10 +53,10 @@ def test_fetches_a_job_made_elsewhere_waiting_while_it_runs_and_never_submits(co
     request_id = submit_elsewhere(sandbox)
     assert sandbox.job(request_id)["status"] == "in_queue"
     out = fetch(f"  {request_id}\n")
-    images, audio, fps, frame_count, video, url, got_id = out["result"]
-    assert got_id == request_id and frame_count == 72 and fps == pytest.approx(24.0)
+    images = out["images"]
+    assert out["request_id"] == request_id and out["frame_count"] == 72 and out["fps"] == pytest.approx(24.0)
     assert images.dtype == torch.float32 and images.shape[0] == 72 and images.shape[1] == images.shape[2]
-    assert audio["waveform"].shape[:2] == (1, 2) and url.startswith(sandbox.files_base)
+    assert out["audio"]["waveform"].shape[:2] == (1, 2) and out["video_url"].startswith(sandbox.files_base)
     assert len(sandbox.submissions) == 1  # only the one made elsewhere
     assert (comfy.root / "user" / "__runcomfy" / "results" / f"{request_id}.mp4").is_file()
 
@@ -67,18 +69,19 @@ def test_a_fetched_video_is_decoded_again_from_the_cache_even_without_token_or_r
     seen = len(sandbox.requests)
     again = fetch(request_id, frame_load_cap=5, skip_first_frames=24)
     assert len(sandbox.requests) == seen
-    assert again["result"][3] == 5 and again["result"][-2] == first["result"][-2]
-    assert torch.equal(again["result"][0][0], first["result"][0][24])
+    assert again["frame_count"] == 5 and again["video_url"] == first["video_url"]
+    assert torch.equal(again["images"][0], first["images"][24])
 
 
 def test_the_text_to_video_node_and_fetch_share_the_cache(comfy, sandbox, monkeypatch):
     monkeypatch.setattr(pack_module("nodes.text_to_video_node"), "POLL_INTERVAL_S", 0.05)
-    made = asyncio.run(T2V().generate(prompt="a heron", negative_prompt="", duration=3, aspect_ratio="1:1",
-                                      cfg_scale=0.5, sound=False, seed=1, unique_id="1"))
+    made = outputs(T2V, asyncio.run(T2V().generate(prompt="a heron", negative_prompt="", duration=3,
+                                                   aspect_ratio="1:1", cfg_scale=0.5, sound=False, seed=1,
+                                                   unique_id="1")))
     seen = len(sandbox.requests)
-    out = fetch(made["result"][-1])
-    assert len(sandbox.requests) == seen and out["result"][3] == made["result"][3]
-    assert out["result"][-2] == made["result"][-2]  # the video URL is remembered with the file
+    out = fetch(made["request_id"])
+    assert len(sandbox.requests) == seen and out["frame_count"] == made["frame_count"]
+    assert out["video_url"] == made["video_url"]  # the video URL is remembered with the file
 
 
 def test_an_expired_result_without_a_local_copy_is_a_clear_error(comfy, sandbox):

@@ -10,7 +10,9 @@ import pytest
 
 from pack_loader import pack_module
 
-frames_mod = pack_module("core.frames")
+frames_mod = pack_module("core.media.frames")
+memory = pack_module("core.media.memory")
+stopping = pack_module("core.stopping")
 errors = pack_module("core.errors")
 video_maker = pack_module("sandbox.video_maker")
 FrameSelection = frames_mod.FrameSelection
@@ -113,11 +115,11 @@ def test_selection_that_leaves_no_frame_is_a_clear_error(clip):
 def test_memory_check_names_size_and_options_that_fit():
     info = frames_mod.VideoInfo(width=1920, height=1080, fps=24.0, frame_count=360, duration=15.0,
                                 has_audio=True)
-    need = frames_mod.estimate_bytes(info, FrameSelection())
+    need = memory.estimate_bytes(info, FrameSelection())
     assert need >= 360 * 1080 * 1920 * 3 * 4
     available = 4 * 1024 ** 3
     with pytest.raises(errors.NotEnoughMemoryError) as caught:
-        frames_mod.check_memory(info, FrameSelection(), available_bytes=available, request_id="req-9")
+        memory.check_memory(info, FrameSelection(), available_bytes=available, request_id="req-9")
     message = str(caught.value)
     assert "8.3 GiB" in message and "4.0 GiB" in message and "req-9" in message
     suggestions = {name: int(value) for name, value in
@@ -125,12 +127,12 @@ def test_memory_check_names_size_and_options_that_fit():
     assert set(suggestions) == {"frame_load_cap", "select_every_nth", "custom_width"}
     # each suggestion, applied alone, passes the same check; one step less does not
     for name, value in suggestions.items():
-        frames_mod.check_memory(info, FrameSelection(**{name: value}), available_bytes=available)
+        memory.check_memory(info, FrameSelection(**{name: value}), available_bytes=available)
     worse = {"frame_load_cap": suggestions["frame_load_cap"] + 1,
              "select_every_nth": suggestions["select_every_nth"] - 1}
     for name, value in worse.items():
         with pytest.raises(errors.NotEnoughMemoryError):
-            frames_mod.check_memory(info, FrameSelection(**{name: value}), available_bytes=available)
+            memory.check_memory(info, FrameSelection(**{name: value}), available_bytes=available)
 
 
 def test_decode_refuses_before_allocating_when_memory_is_short(clip, monkeypatch):
@@ -144,7 +146,7 @@ def test_decode_refuses_before_allocating_when_memory_is_short(clip, monkeypatch
 
 
 def test_machine_memory_estimate_is_plausible():
-    buffers = pack_module("core.buffers")
+    buffers = pack_module("core.media.buffers")
     available = buffers.available_memory_bytes()
     assert 64 * 1024 ** 2 < available < 1 << 50
 
@@ -194,6 +196,5 @@ def test_progress_reports_every_frame_and_stop_is_honoured(clip):
     frames_mod.decode_frames(clip, FrameSelection(select_every_nth=4),
                              progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (12, 12) and [d for d, _ in seen] == sorted(d for d, _ in seen)
-    with pytest.raises(errors.StoppedError):
-        frames_mod.decode_frames(clip, progress=lambda done, total: seen.append(done),
-                                 should_stop=lambda: len(seen) > 20, request_id="req-5")
+    with pytest.raises(errors.StoppedError), stopping.scope(lambda: len(seen) > 20):
+        frames_mod.decode_frames(clip, progress=lambda done, total: seen.append(done), request_id="req-5")

@@ -8,7 +8,7 @@ import threading
 
 from pack_loader import PACK_DIR, pack_module
 
-GenerationTimes = pack_module("core.generation_times").GenerationTimes
+GenerationTimes = pack_module("core.store.timings").GenerationTimes
 
 
 def test_no_history_means_no_estimate(tmp_path):
@@ -71,7 +71,7 @@ def test_records_from_two_processes_all_land(tmp_path):
     import subprocess
     script = ("import sys; sys.path.insert(0, sys.argv[1]);"
               "from pack_loader import pack_module;"
-              "T = pack_module('core.generation_times').GenerationTimes;"
+              "T = pack_module('core.store.timings').GenerationTimes;"
               "t = T(__import__('pathlib').Path(sys.argv[2]));"
               "[t.record(5, 10 + i) for i in range(8)]")
     path = tmp_path / "times.json"

@@ -16,7 +16,8 @@ import pytest
 
 from pack_loader import PACK_DIR, pack_module
 
-journal_module = pack_module("core.journal")
+journal_module = pack_module("core.store.journal")
+stopping = pack_module("core.stopping")
 errors = pack_module("core.errors")
 Journal, JournalEntry, fingerprint = journal_module.Journal, journal_module.JournalEntry, journal_module.fingerprint
 KEY = "ab" * 32
@@ -91,7 +92,7 @@ def test_an_unreadable_entry_is_set_aside_with_a_warning_not_a_crash(tmp_path, c
 WRITER = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from core.journal import Journal, JournalEntry
+from core.store.journal import Journal, JournalEntry
 journal, key, number = Journal(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 padding = "x" * 200_000   # a big entry keeps the writer inside a write most of the time
 states = ["submitting", "submitted", "completed"]
@@ -137,7 +138,7 @@ def test_killing_the_writer_at_random_moments_never_leaves_a_broken_or_older_ent
 HOLDER = r"""
 import sys, time
 sys.path.insert(0, sys.argv[1])
-from core.journal import Journal
+from core.store.journal import Journal
 with Journal(sys.argv[2]).lock(sys.argv[3]):
     print("locked", flush=True)
     time.sleep(600)
@@ -158,14 +159,14 @@ def test_lock_excludes_another_process_and_is_released_when_its_holder_is_killed
     try:
         assert holder.stdout.readline().strip() == "locked"
         with pytest.raises(errors.StoppedError, match="another run with the same inputs"):
-            with journal.lock(KEY, should_stop=stop_after(0.3)):
+            with stopping.scope(stop_after(0.3)), journal.lock(KEY):
                 pytest.fail("got the lock while another process held it")
-        with journal.lock("cd" * 32, should_stop=stop_after(5)):
+        with stopping.scope(stop_after(5)), journal.lock("cd" * 32):
             pass  # other fingerprints are not blocked
     finally:
         holder.send_signal(signal.SIGKILL)
         holder.wait()
-    with journal.lock(KEY, should_stop=stop_after(10)):
+    with stopping.scope(stop_after(10)), journal.lock(KEY):
         pass  # a killed holder leaves no stale lock
 
 
@@ -198,8 +199,8 @@ def test_journal_imports_without_fcntl(tmp_path):
             "    return real(name, *a, **k)\n"
             "builtins.__import__ = fake\n"
             f"sys.path.insert(0, {str(PACK_DIR)!r})\n"
-            "from core import fs, journal\n"
-            "assert fs.fcntl is None\n"
+            "from core.store import files, journal\n"
+            "assert files.fcntl is None\n"
             f"j = journal.Journal({str(tmp_path)!r})\n"
             "with j.lock('k'):\n    print('ok')\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

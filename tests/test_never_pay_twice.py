@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from comfy_stubs import FakeComfy, InterruptProcessingException
+from node_outputs import outputs
 from pack_loader import load_pack, pack_module
 
 pack = load_pack()
 errors = pack_module("core.errors")
-journal_module = pack_module("core.journal")
-result_cache = pack_module("core.result_cache")
+journal_module = pack_module("core.store.journal")
+result_cache = pack_module("core.store.result_cache")
 t2v_module = pack_module("nodes.text_to_video_node")
 T2V = pack.NODE_CLASS_MAPPINGS["RunComfyKling3TextToVideo"]
 TESTS_DIR = Path(__file__).resolve().parent
@@ -35,7 +36,8 @@ def home(root: Path) -> Path:
 
 
 def run(**changes):
-    return asyncio.run(T2V().generate(unique_id="5", **{**INPUTS, **changes}))
+    """The text-to-video node's outputs, by name."""
+    return outputs(T2V, asyncio.run(T2V().generate(unique_id="5", **{**INPUTS, **changes})))
 
 
 def api_requests(sandbox):
@@ -51,10 +53,10 @@ def test_same_inputs_reuse_the_result_and_new_frame_options_decode_it_again_with
     again = run()
     fewer = run(frame_load_cap=10, select_every_nth=2, custom_width=64)
     assert len(sandbox.requests) == seen  # no API call, no download
-    assert again["result"][-1] == fewer["result"][-1] == first["result"][-1]
-    assert again["result"][3] == 72 and fewer["result"][3] == 10
-    assert fewer["result"][0].shape[2] == 64 and fewer["result"][2] == pytest.approx(12.0)
-    assert run(seed=12)["result"][-1] != first["result"][-1]  # a new seed is a new generation
+    assert again["request_id"] == fewer["request_id"] == first["request_id"]
+    assert again["frame_count"] == 72 and fewer["frame_count"] == 10
+    assert fewer["images"].shape[2] == 64 and fewer["fps"] == pytest.approx(12.0)
+    assert run(seed=12)["request_id"] != first["request_id"]  # a new seed is a new generation
     assert len(sandbox.submissions) == 2
 
 
@@ -63,17 +65,17 @@ def test_the_journal_records_each_step_outside_the_pack_folder(comfy, sandbox):
     entries = list(journal_module.Journal(home(comfy.root) / "journal").entries())
     assert len(entries) == 1
     entry = entries[0]
-    assert (entry.state, entry.request_id, entry.seed) == ("completed", out["result"][-1], 11)
+    assert (entry.state, entry.request_id, entry.seed) == ("completed", out["request_id"], 11)
     assert entry.body == sandbox.submissions[0] and "seed" not in entry.body
-    assert entry.video_url == out["result"][-2]
+    assert entry.video_url == out["video_url"]
     assert (home(comfy.root) / "results" / f"{entry.request_id}.mp4").is_file()
 
 
 def test_expired_remote_result_is_served_from_the_cache_else_a_clear_error(comfy, sandbox):
-    request_id = run()["result"][-1]
+    request_id = run()["request_id"]
     sandbox.expire(request_id)
     seen = len(sandbox.requests)
-    assert run()["result"][3] == 72 and len(sandbox.requests) == seen
+    assert run()["frame_count"] == 72 and len(sandbox.requests) == seen
     (home(comfy.root) / "results" / f"{request_id}.mp4").unlink()
     with pytest.raises(errors.ResultExpiredError) as info:
         run()
@@ -84,13 +86,13 @@ def test_expired_remote_result_is_served_from_the_cache_else_a_clear_error(comfy
 def test_an_evicted_video_is_downloaded_again_not_paid_again(comfy, sandbox, monkeypatch):
     monkeypatch.setenv("RUNCOMFY_KLING3_CACHE_MAX_GB", "0.000001")  # about 1 KiB: one video at most
     monkeypatch.setattr(result_cache, "PINNED_FILES", 0)
-    first = run(seed=1)["result"][-1]
-    second = run(seed=2)["result"][-1]
+    first = run(seed=1)["request_id"]
+    second = run(seed=2)["request_id"]
     results = home(comfy.root) / "results"
     assert sorted(p.stem for p in results.glob("*.mp4")) == [second]
     files_before = len([r for r in sandbox.requests if r.origin == "files"])
     again = run(seed=1)
-    assert again["result"][-1] == first and again["result"][3] == 72
+    assert again["request_id"] == first and again["frame_count"] == 72
     assert len(sandbox.submissions) == 2
     assert len([r for r in sandbox.requests if r.origin == "files"]) > files_before
     assert sorted(p.stem for p in results.glob("*.mp4")) == [first]
@@ -103,7 +105,7 @@ def test_a_failed_download_names_the_recovery_and_the_rerun_does_not_pay_again(c
     request_id = sandbox.submissions_ids[0]
     assert request_id in str(info.value) and FETCH_NODE in str(info.value)
     out = run()
-    assert out["result"][-1] == request_id and out["result"][3] == 72
+    assert out["request_id"] == request_id and out["frame_count"] == 72
     assert len(sandbox.submissions) == 1
 
 
@@ -116,7 +118,7 @@ def test_cancel_while_generating_then_rerun_reattaches_to_the_paid_job(comfy, sa
     request_id = sandbox.submissions_ids[0]
     assert "can no longer be cancelled" in str(info.value) and FETCH_NODE in str(info.value)
     comfy.interrupted = False
-    assert run()["result"][-1] == request_id
+    assert run()["request_id"] == request_id
     assert len(sandbox.submissions) == 1
 
 
@@ -134,7 +136,7 @@ def test_cancelled_or_failed_jobs_cost_nothing_so_a_rerun_submits_anew(comfy, sa
     assert FETCH_NODE not in str(info.value)  # nothing to recover from a failed job
     sandbox.settings.job_outcome = "completed"
     out = run()
-    assert len(sandbox.submissions) == 3 and out["result"][-1] == sandbox.submissions_ids[2]
+    assert len(sandbox.submissions) == 3 and out["request_id"] == sandbox.submissions_ids[2]
 
 
 def test_a_submit_whose_answer_was_lost_is_never_sent_again_by_itself(comfy, sandbox):
@@ -146,7 +148,7 @@ def test_a_submit_whose_answer_was_lost_is_never_sent_again_by_itself(comfy, san
     text = str(info.value)
     assert "stopped while submitting" in text and FETCH_NODE in text and "change the seed" in text
     assert len(sandbox.submissions) == 1
-    run(seed=99)
+    assert run(seed=99)["request_id"] == sandbox.submissions_ids[1]  # a new seed is a new, deliberate job
     assert len(sandbox.submissions) == 2
 
 
@@ -155,7 +157,7 @@ def test_a_submit_the_api_refused_leaves_nothing_behind(comfy, sandbox, monkeypa
     with pytest.raises(errors.InsufficientBalanceError):
         run()
     monkeypatch.setenv("RUNCOMFY_API_TOKEN", "sandbox-token")
-    assert run()["result"][3] == 72  # the refused submit created no job: submitting again is fine
+    assert run()["frame_count"] == 72  # the refused submit created no job: submitting again is fine
     assert len(sandbox.submissions) == 1
 
 
@@ -192,14 +194,14 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from comfy_stubs import FakeComfy
 sys.modules.update(FakeComfy(Path(sys.argv[2])).modules())
+from node_outputs import outputs
 from pack_loader import load_pack, pack_module
 pack = load_pack()
 pack_module("nodes.text_to_video_node").POLL_INTERVAL_S = 0.05
 node = pack.NODE_CLASS_MAPPINGS["RunComfyKling3TextToVideo"]()
-out = asyncio.run(node.generate(unique_id="1", **json.loads(sys.argv[3])))
-images, audio, fps, frame_count, video, url, request_id = out["result"]
-print("RESULT " + json.dumps({"request_id": request_id, "frame_count": frame_count, "fps": fps,
-                              "shape": list(images.shape)}), flush=True)
+out = outputs(node, asyncio.run(node.generate(unique_id="1", **json.loads(sys.argv[3]))))
+print("RESULT " + json.dumps({"request_id": out["request_id"], "frame_count": out["frame_count"],
+                              "fps": out["fps"], "shape": list(out["images"].shape)}), flush=True)
 """
 
 
@@ -253,7 +255,7 @@ def test_killed_mid_wait_and_restarted_the_same_job_is_awaited_not_paid_again(tm
 
 def test_a_restarted_process_reuses_the_result_and_decodes_new_options_without_requests(tmp_path, api_env, sandbox, monkeypatch):
     FakeComfy(tmp_path).install(monkeypatch)
-    request_id = run()["result"][-1]
+    request_id = run()["request_id"]
     seen = len(sandbox.requests)
     result = child_result(start_child(tmp_path, frame_load_cap=12, custom_width=96))
     assert result["request_id"] == request_id and result["frame_count"] == 12 and result["shape"][2] == 96

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from comfy_stubs import InterruptProcessingException
+from node_outputs import outputs
 from pack_loader import load_pack, pack_module
 
 pack = load_pack()
@@ -19,16 +20,26 @@ Segment = pack.NODE_CLASS_MAPPINGS["RunComfyKling3MultiPromptSegment"]
 T2V = pack.NODE_CLASS_MAPPINGS["RunComfyKling3TextToVideo"]
 
 
-def run(node_kwargs, unique_id="7"):
+def generate(node_kwargs, unique_id="7"):
+    """The text-to-video node's whole answer (``ui`` and ``result``)."""
     kwargs = dict(negative_prompt="", duration=3, aspect_ratio="16:9", cfg_scale=0.5, sound=True, seed=0)
     kwargs.update(node_kwargs)
     return asyncio.run(T2V().generate(unique_id=unique_id, **kwargs))
 
 
+def run(node_kwargs, unique_id="7"):
+    """The text-to-video node's outputs, by name."""
+    return outputs(T2V, generate(node_kwargs, unique_id))
+
+
+def segment(prompt, duration, previous=None):
+    return outputs(Segment, Segment().build(prompt=prompt, duration=duration, previous=previous))["segments"]
+
+
 def segments(*shots):
     chain = None
     for prompt, duration in shots:
-        (chain,) = Segment().build(prompt=prompt, duration=duration, previous=chain)
+        chain = segment(prompt, duration, chain)
     return chain
 
 
@@ -81,7 +92,7 @@ def test_text_to_video_inputs_match_the_api_fields():
 def test_prompt_node_outputs_connect_to_the_same_names():
     assert Prompt.RETURN_NAMES == ("prompt", "negative_prompt")
     assert Prompt.RETURN_TYPES == (T2V.INPUT_TYPES()["required"]["prompt"][0],) * 2
-    assert Prompt().build("a fox", "blur") == ("a fox", "blur")
+    assert outputs(Prompt, Prompt().build("a fox", "blur")) == {"prompt": "a fox", "negative_prompt": "blur"}
     with pytest.raises(errors.InvalidInputError, match="negative_prompt.*2500"):
         Prompt().build("a fox", "x" * 2501)
 
@@ -90,7 +101,7 @@ def test_segments_chain_in_order_without_mutating_upstream():
     first = segments(("one", 3))
     longer = segments(("one", 3), ("two", 4), ("three", 5))
     assert [(s.prompt, s.duration) for s in longer] == [("one", 3), ("two", 4), ("three", 5)]
-    (branch,) = Segment().build(prompt="other", duration=6, previous=first)
+    branch = segment("other", 6, previous=first)
     assert len(first) == 1 and [s.prompt for s in branch] == ["one", "other"]
     spec = Segment.INPUT_TYPES()
     assert spec["required"]["duration"][1] | {} == spec["required"]["duration"][1]
@@ -124,7 +135,7 @@ def test_segment_durations_must_add_up(comfy, sandbox):
 
 
 def test_blank_segment_and_segment_duration_out_of_range(comfy, sandbox):
-    seg = pack_module("core.kling_request").Segment
+    seg = pack_module("core.kling.request").Segment
     with pytest.raises(errors.InvalidInputError, match="segment 2 prompt.*blank"):
         run({"prompt": "p", "duration": 6, "multi_prompt": (seg("a", 3), seg("  ", 3))})
     with pytest.raises(errors.InvalidInputError, match="segment 1 duration.*3 to 15"):
@@ -144,14 +155,16 @@ def test_missing_token_is_reported_before_submission(comfy, sandbox, monkeypatch
 
 
 def test_a_clip_that_would_not_fit_in_memory_is_not_paid_for(comfy, sandbox, monkeypatch):
-    buffers = pack_module("core.buffers")
+    buffers = pack_module("core.media.buffers")
     monkeypatch.setattr(buffers, "available_memory_bytes", lambda: 3 * 1024 ** 3)
     with pytest.raises(errors.NotEnoughMemoryError) as info:
         run({"prompt": "a fox", "duration": 15})
     text = str(info.value)
     assert "Nothing was submitted" in text and "frame_load_cap" in text and "GiB" in text
     assert sandbox.requests == []
-    run({"prompt": "a fox", "duration": 3, "custom_width": 320})  # a small selection still runs
+    out = run({"prompt": "a fox", "duration": 3, "custom_width": 320})  # a small selection still runs
+    assert out["frame_count"] == 72 and out["images"].shape[0] == 72 and out["images"].shape[2] == 320
+    assert len(sandbox.submissions) == 1 and out["request_id"] == sandbox.submissions_ids[0]
 
 
 def test_bad_frame_options_are_rejected_before_submission(comfy, sandbox):
@@ -165,19 +178,24 @@ def test_bad_frame_options_are_rejected_before_submission(comfy, sandbox):
 # --- payloads and outputs ----------------------------------------------------------------------
 
 def test_single_shot_sends_exactly_the_documented_fields_and_returns_outputs(comfy, sandbox):
-    out = run({"prompt": "  a fox in snow  ", "duration": 3, "cfg_scale": 0.37, "sound": True})
+    answer = generate({"prompt": "  a fox in snow  ", "duration": 3, "cfg_scale": 0.37, "sound": True})
     assert sandbox.submissions == [{"prompt": "a fox in snow", "duration": 3, "aspect_ratio": "16:9",
                                     "cfg_scale": 0.37, "sound": True}]
-    images, audio, fps, frame_count, video, url, request_id = out["result"]
+    out = outputs(T2V, answer)
+    images, audio = out["images"], out["audio"]
     assert images.dtype == torch.float32 and images.ndim == 4 and images.shape[-1] == 3
-    assert images.shape[0] == frame_count == 72 and fps == pytest.approx(24.0)
+    assert images.shape[0] == out["frame_count"] == 72 and out["fps"] == pytest.approx(24.0)
     assert images.shape[2] > images.shape[1]  # 16:9 is wider than tall
     assert 0.0 <= float(images.min()) and float(images.max()) <= 1.0
     assert audio["waveform"].dtype == torch.float32 and audio["waveform"].shape[:2] == (1, 2)
     assert audio["waveform"].shape[2] == pytest.approx(3 * audio["sample_rate"], rel=0.02)
     assert float(audio["waveform"].abs().max()) > 0.01
-    assert url.startswith(sandbox.files_base) and request_id == sandbox.submissions_ids[0]
-    assert "ui" in out
+    assert out["video_url"].startswith(sandbox.files_base) and out["request_id"] == sandbox.submissions_ids[0]
+    # the node shows the video: the preview names a copy in ComfyUI's temp folder
+    (preview,) = answer["ui"]["images"]
+    shown = comfy.root / "temp" / preview["subfolder"] / preview["filename"]
+    kept = comfy.root / "user" / "__runcomfy" / "results" / f"{out['request_id']}.mp4"
+    assert preview["type"] == "temp" and shown.read_bytes() == kept.read_bytes()
 
 
 def test_multi_shot_payload_and_silent_track_without_sound(comfy, sandbox):
@@ -188,26 +206,25 @@ def test_multi_shot_payload_and_silent_track_without_sound(comfy, sandbox):
                     "cfg_scale": 0.5, "sound": False, "shot_type": "customize",
                     "multi_prompt": [{"prompt": "dawn", "duration": 3}, {"prompt": "noon", "duration": 3},
                                      {"prompt": "dusk", "duration": 3}]}
-    images, audio, fps, frame_count, *_ = out["result"]
-    assert frame_count == 9 * 24 and images.shape[1] > images.shape[2]
-    waveform = audio["waveform"]
+    assert out["frame_count"] == 9 * 24 and out["images"].shape[1] > out["images"].shape[2]
+    waveform = out["audio"]["waveform"]
     assert waveform.shape[0] == 1 and float(waveform.abs().max()) == 0.0
-    assert waveform.shape[-1] == pytest.approx(9 * audio["sample_rate"], rel=0.02)
+    assert waveform.shape[-1] == pytest.approx(9 * out["audio"]["sample_rate"], rel=0.02)
 
 
 def test_frame_options_change_frames_and_fps(comfy, sandbox):
     out = run({"prompt": "a fox", "duration": 3, "skip_first_frames": 10, "select_every_nth": 2,
                "frame_load_cap": 20, "custom_width": 64})
-    images, audio, fps, frame_count, *_ = out["result"]
-    assert frame_count == 20 and images.shape[0] == 20 and images.shape[2] == 64
-    assert fps == pytest.approx(12.0)
+    images, audio = out["images"], out["audio"]
+    assert out["frame_count"] == 20 and images.shape[0] == 20 and images.shape[2] == 64
+    assert out["fps"] == pytest.approx(12.0)
     assert audio["waveform"].shape[-1] == pytest.approx(20 / 12 * audio["sample_rate"], rel=0.05)
 
 
 def test_status_text_and_progress_name_the_request(comfy, sandbox):
     sandbox.settings.queue_seconds = 0.6
     out = run({"prompt": "a fox"}, unique_id="42")
-    request_id = out["result"][-1]
+    request_id = out["request_id"]
     texts = [text for node, text in comfy.progress_texts if node == "42"]
     assert any("Queued" in t for t in texts) and any(request_id[:8] in t for t in texts)
     assert any(t.startswith("Done") or "Done" in t for t in texts)
@@ -246,7 +263,7 @@ def test_two_nodes_generate_at_the_same_time(comfy, sandbox):
         return await asyncio.gather(T2V().generate(prompt="one", seed=1, unique_id="1", **base),
                                     T2V().generate(prompt="two", seed=2, unique_id="2", **base))
     first, second = asyncio.run(both())
-    ids = [first["result"][-1], second["result"][-1]]
+    ids = [outputs(T2V, answer)["request_id"] for answer in (first, second)]
     jobs = [sandbox.job(i) for i in ids]
     # the second job was submitted before the first one finished: they overlapped
     assert max(j["submitted_at_monotonic"] for j in jobs) < min(j["finished_at_monotonic"] for j in jobs)

@@ -9,7 +9,7 @@ import pytest
 
 from pack_loader import pack_module
 
-result_cache = pack_module("core.result_cache")
+result_cache = pack_module("core.store.result_cache")
 ResultCache = result_cache.ResultCache
 GIB = 1024 ** 3
 
@@ -62,7 +62,7 @@ def test_least_recently_used_videos_go_first_when_over_the_limit(tmp_path):
     place(cache, "b", age_s=200)
     place(cache, "c", age_s=100)
     assert cache.evict() == [] and names(cache) == ["a", "b", "c"]  # exactly at the limit
-    assert cache.get("a") is not None       # using "a" makes it the newest
+    assert cache.get("a").path == tmp_path / "a.mp4"  # using "a" makes it the newest
     put(cache, "d")
     assert names(cache) == ["a", "c", "d"]
     assert not (tmp_path / "b.json").exists()  # its description went with it

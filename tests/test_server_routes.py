@@ -17,7 +17,7 @@ import requests
 from pack_loader import pack_module
 
 routes_module = pack_module("nodes.server_routes")
-pricing_module = pack_module("core.pricing")
+pricing_module = pack_module("core.kling.pricing")
 MODEL_PATH = "/v1/models/kling/kling-3.0/pro/text-to-video"
 TOKEN = "rc_test_0123456789abcdefWXYZ"
 
@@ -357,5 +357,17 @@ def test_register_routes_adds_them_once_to_comfyuis_table(monkeypatch, tmp_path)
 
 
 def test_register_routes_outside_comfyui_does_nothing(monkeypatch):
-    monkeypatch.setitem(sys.modules, "server", None)
+    web = pytest.importorskip("aiohttp.web")
+    monkeypatch.setitem(sys.modules, "server", None)  # "import server" fails: outside ComfyUI
+    assert routes_module.register_routes() is None
+    # a server without its route table yet (ComfyUI still starting) gets nothing either ...
+    instance = types.SimpleNamespace()
+    server = types.ModuleType("server")
+    server.PromptServer = type("PromptServer", (), {"instance": instance})
+    monkeypatch.setitem(sys.modules, "server", server)
     routes_module.register_routes()
+    assert vars(instance) == {}
+    # ... and neither call left anything behind that would stop the real registration
+    instance.routes = web.RouteTableDef()
+    routes_module.register_routes()
+    assert len(list(instance.routes)) == 6

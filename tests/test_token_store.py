@@ -2,18 +2,24 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 
+from comfyui_harness import platform_skipif
 from pack_loader import pack_module
 
-token_store = pack_module("core.token_store")
+token_store = pack_module("core.store.token_file")
 errors = pack_module("core.errors")
-TokenStore, mask, resolve_token = token_store.TokenStore, token_store.mask, token_store.resolve_token
+TokenStore = token_store.TokenStore
+mask = pack_module("core.redaction").mask
+resolve_token = pack_module("core.api.settings").resolve_token
 
 TOKEN = "rc_live_0123456789abcdefWXYZ"
-posix_only = pytest.mark.skipif(os.name != "posix", reason="POSIX file modes")
+posix_only = platform_skipif(os.name != "posix", "POSIX file modes")
 
 
 def mode(path) -> int:
@@ -94,16 +100,24 @@ def test_refusal_message_never_contains_the_token(tmp_path):
 
 
 def test_non_text_token_is_refused(tmp_path):
+    store = TokenStore(tmp_path / "api_token")
     with pytest.raises(errors.InvalidInputError):
-        TokenStore(tmp_path / "api_token").save(None)  # type: ignore[arg-type]
+        store.save(None)  # type: ignore[arg-type]
+    assert not store.path.exists()  # nothing written
+    store.save(TOKEN)
+    with pytest.raises(errors.InvalidInputError):
+        store.save(b"rk-bytes")  # type: ignore[arg-type]
+    assert TokenStore(store.path).load() == TOKEN  # the saved token is left as it was
 
 
 def test_clear_forgets_and_is_idempotent(tmp_path):
     store = TokenStore(tmp_path / "api_token")
     store.save(TOKEN)
     store.clear()
-    assert store.load() is None
+    assert store.load() is None and not store.path.exists()
     store.clear()
+    assert store.load() is None and not store.path.exists()
+    assert TokenStore(store.path).load() is None  # forgotten on disk, not only in this object
 
 
 def test_repr_shows_no_token(tmp_path):
@@ -113,15 +127,37 @@ def test_repr_shows_no_token(tmp_path):
 
 
 @posix_only
-@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads any file")
 def test_unreadable_file_counts_as_not_saved(tmp_path):
     store = TokenStore(tmp_path / "api_token")
     store.save(TOKEN)
     os.chmod(store.path, 0)
     try:
-        assert store.load() is None
+        if os.geteuid() != 0:
+            assert store.load() is None
+        else:
+            # Root reads any file, so read it as an unprivileged user (the effective uid, for
+            # this one call) from a folder that user owns: the check still meets a file it
+            # may not read.
+            nobody = 65534
+            folder = Path(tempfile.mkdtemp(prefix="token-store-"))  # /tmp: anyone passes through
+            try:
+                theirs = TokenStore(folder / "api_token")
+                theirs.save(TOKEN)
+                os.chmod(theirs.path, 0)
+                os.chown(folder, nobody, nobody)
+                os.chown(theirs.path, nobody, nobody)
+                os.seteuid(nobody)
+                try:
+                    denied = not os.access(theirs.path, os.R_OK, effective_ids=True)
+                    loaded = theirs.load()
+                finally:
+                    os.seteuid(0)
+                assert denied and loaded is None
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
     finally:
         os.chmod(store.path, 0o600)
+
 
 
 # --- mask -----------------------------------------------------------------------------------------
@@ -163,7 +199,7 @@ def test_default_environment_is_the_process_environment(monkeypatch):
 
 
 def test_client_settings_use_the_same_precedence(monkeypatch):
-    config = pack_module("core.config")
+    config = pack_module("core.api.settings")
     settings = config.load_settings("saved-token", {"RUNCOMFY_API_TOKEN": "env-token"})
     assert settings.token == "saved-token" and settings.token_source == "settings"
     assert "saved-token" not in repr(settings)

@@ -14,9 +14,9 @@ import threading
 import time
 from typing import Callable
 
-from .config import ApiSettings
-from .errors import RunComfyError
-from .kling_request import PRICE_PER_SECOND_USD, PRICE_PER_SECOND_WITH_SOUND_USD
+from ..api.settings import ApiSettings
+from ..errors import RunComfyError
+from .request import PRICE_PER_SECOND_USD, PRICE_PER_SECOND_WITH_SOUND_USD
 
 log = logging.getLogger("runcomfy_kling3")
 

@@ -5,8 +5,7 @@ Inside ComfyUI the file lives in the system-user folder ``user/__runcomfy/``: Co
 never a ``__`` folder. It is never written into a workflow, and the browser only ever gets
 ``mask(token)`` back.
 
-Which token is used follows one order everywhere (the node and the settings routes share
-``resolve_token``): the saved token, then ``RUNCOMFY_API_TOKEN``, then ``RUNCOMFY_TOKEN``.
+Which token is used (this one or the environment's) is decided by ``api.settings.resolve_token``.
 """
 from __future__ import annotations
 
@@ -14,43 +13,16 @@ import logging
 import os
 import stat
 from pathlib import Path
-from typing import Mapping
-
-from .errors import InvalidInputError
-from .fs import atomic_write, fsync_directory
+from ..errors import InvalidInputError
+from ..redaction import mask
+from .files import atomic_write, fsync_directory
 
 log = logging.getLogger("runcomfy_kling3")
 
-SOURCE_SETTINGS = "settings"
-TOKEN_ENVS = ("RUNCOMFY_API_TOKEN", "RUNCOMFY_TOKEN")
 MAX_TOKEN_CHARS = 4096
 FILE_MODE = 0o600
 DIR_MODE = 0o700
-_MASK_PREFIX = "\u2022" * 4  # "••••"
 _POSIX = os.name == "posix"
-
-
-def mask(token: str | None) -> str:
-    """``"••••abcd"``: at most the last 4 characters, fewer for short tokens, "" for none."""
-    if not token:
-        return ""
-    shown = min(4, len(token) // 4)
-    return _MASK_PREFIX + (token[-shown:] if shown else "")
-
-
-def resolve_token(saved: str | None, environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
-    """``(token, source)``: the saved token, else the first non-blank environment variable.
-
-    ``source`` is ``"settings"``, ``"RUNCOMFY_API_TOKEN"``, ``"RUNCOMFY_TOKEN"`` or ``None``.
-    """
-    environ = os.environ if environ is None else environ
-    if saved and saved.strip():
-        return saved.strip(), SOURCE_SETTINGS
-    for name in TOKEN_ENVS:
-        value = (environ.get(name) or "").strip()
-        if value:
-            return value, name
-    return None, None
 
 
 def check_token_text(token: object) -> str:

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 from typing import Mapping
 from urllib.parse import urlsplit
 
-from .errors import ConfigurationError, MissingTokenError
+from ..errors import ConfigurationError, MissingTokenError
+from ..redaction import mask
 
 DEFAULT_BASE_URL = "https://model-api.runcomfy.net"
 BASE_URL_ENV = "RUNCOMFY_API_BASE"
+SOURCE_SETTINGS = "settings"
+TOKEN_ENVS = ("RUNCOMFY_API_TOKEN", "RUNCOMFY_TOKEN")
 
 
 def is_loopback_host(host: str | None) -> bool:
@@ -67,8 +70,6 @@ def load_settings(saved_token: str | None = None, environ: Mapping[str, str] | N
     Raises MissingTokenError before any request is made when no token is found.
     """
     environ = os.environ if environ is None else environ
-    from .token_store import resolve_token  # kept there: the settings routes share the precedence
-
     token, source = resolve_token(saved_token, environ)
     if not token:
         raise MissingTokenError("No RunComfy API token found")
@@ -84,17 +85,24 @@ def check_token_is_sendable(token: str, source: str) -> None:
     here too).
     """
     if not token.isascii() or any(ch.isspace() or not ch.isprintable() for ch in token):
-        from .token_store import mask
-
         raise ConfigurationError(
             f"The RunComfy API token from {source} ({mask(token)}) contains spaces, line breaks or "
             f"characters that are not plain ASCII, so it cannot be sent",
             hint="Copy the key again from your RunComfy profile (API keys) and paste it whole; nothing was sent")
 
 
-def redact(text: str, *secrets: str | None) -> str:
-    """``text`` with every secret replaced; used on anything that might echo a header."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "<redacted>")
-    return text
+def resolve_token(saved: str | None, environ: Mapping[str, str] | None = None) -> tuple[str | None, str | None]:
+    """``(token, source)``: the saved token, else the first non-blank environment variable.
+
+    One order everywhere (the nodes and the settings routes): the token saved in ComfyUI's
+    settings, then ``RUNCOMFY_API_TOKEN``, then ``RUNCOMFY_TOKEN``. ``source`` is ``"settings"``,
+    the variable's name, or ``None``.
+    """
+    environ = os.environ if environ is None else environ
+    if saved and saved.strip():
+        return saved.strip(), SOURCE_SETTINGS
+    for name in TOKEN_ENVS:
+        value = (environ.get(name) or "").strip()
+        if value:
+            return value, name
+    return None, None

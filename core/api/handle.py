@@ -8,25 +8,25 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, ClassVar
+from typing import Callable, ClassVar, Protocol
 
-from .errors import (ApiUnreachableError, JobCancelledError, JobFailedError, ProtocolError,
-                     RateLimitedError, RunComfyError, ServerError, StoppedError, WaitTimeoutError)
-from .http_session import interruptible_sleep, stop_callback
+from .. import stopping
+from ..errors import (ApiUnreachableError, JobCancelledError, JobFailedError, ProtocolError,
+                      RateLimitedError, RunComfyError, ServerError, StoppedError, WaitTimeoutError)
 
-if TYPE_CHECKING:
-    from .client import RunComfyClient
 
 log = logging.getLogger("runcomfy_kling3")
 
 DEFAULT_POLL_INTERVAL_S = 2.0
 DEFAULT_TIMEOUT_S = 30 * 60.0
 MAX_FAILED_POLLS = 8  # consecutive polls that failed even after the HTTP-level retries
+MAX_REASON_CHARS = 500  # a failure reason from the API, as shown
 CANCEL_TIMEOUT = (3.0, 5.0)  # (connect, read) seconds for the cancel sent when the user stops
 
 
 @dataclass(frozen=True)
 class Status:
+    #: the API's word for it; "queued" and "generating" are also ``Phase`` values of the progress
     phase: ClassVar[str] = "unknown"
     terminal: ClassVar[bool] = False
 
@@ -113,15 +113,24 @@ def video_url_of(output: object, request_id: str) -> str:
 
 
 def failure_text(error: object) -> str:
+    """The reason of a failure as one short line: a string, or the message of an error object."""
     if isinstance(error, dict):
-        return str(error.get("message") or error.get("error_message") or error.get("detail") or error)
-    return str(error) if error else "no reason given"
+        error = error.get("message") or error.get("error_message") or error.get("detail") or error
+    text = " ".join(str(error).split()) if error else "no reason given"
+    return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS - 1] + "\u2026"
+
+
+class ApiCaller(Protocol):
+    """What a handle needs of the client: one idempotent, retried API call."""
+
+    def call(self, method: str, path: str, *, request_id: str | None = None, params: dict | None = None,
+             timeout: tuple[float, float] | None = None) -> dict: ...
 
 
 class RequestHandle:
     """One request on the API. Cheap to make: ``client.handle(request_id)`` re-attaches."""
 
-    def __init__(self, client: "RunComfyClient", request_id: str):
+    def __init__(self, client: ApiCaller, request_id: str):
         self.client = client
         self.request_id = request_id
 
@@ -154,54 +163,66 @@ class RequestHandle:
         outcome = str(body.get("outcome") or body.get("status") or "").lower()
         return outcome in ("cancelled", "canceled")
 
-    def wait(self, on_update: Callable[[JobUpdate], None] | None = None,
-             should_stop: Callable[[], bool] | None = None, *,
+    def wait(self, on_update: Callable[[JobUpdate], None] | None = None, *,
              poll_interval: float = DEFAULT_POLL_INTERVAL_S, timeout: float = DEFAULT_TIMEOUT_S,
              cancel_on_stop: bool = True) -> JobResult:
         """Poll until the job finishes; at most one status request per ``poll_interval``.
 
-        ``on_update`` is called on every change of status or queue position. ``should_stop`` is
-        checked at least every 0.2 s (also during retry back-off); when it answers True the job
-        is cancelled if it is still queued (``cancel_on_stop``) and ``StoppedError`` is raised.
+        ``on_update`` is called on every change of status or queue position. A stop request
+        (``core.stopping``) is seen within 0.2 s (also during retry back-off); then the job is
+        cancelled if it is still queued (``cancel_on_stop``) and ``StoppedError`` is raised.
         """
         start = time.monotonic()
         last: Status | None = None
         failed_polls = 0
         next_poll = start
         try:
-            with stop_callback(should_stop):
-                while True:
-                    interruptible_sleep(next_poll - time.monotonic(), should_stop)
-                    if time.monotonic() - start > timeout:
-                        raise WaitTimeoutError(f"Gave up waiting after {timeout / 60:.0f} min "
-                                               f"(last status: {last.phase if last else 'unknown'})",
-                                               request_id=self.request_id)
-                    next_poll = time.monotonic() + poll_interval
-                    try:
-                        status = self.status()
-                        result = self.result() if isinstance(status, Completed) else None
-                        failed_polls = 0
-                    except (ServerError, ProtocolError, RateLimitedError, ApiUnreachableError) as exc:
-                        failed_polls += 1
-                        log.warning("Status check %d for request %s failed: %s",
-                                    failed_polls, self.request_id, exc)
-                        if failed_polls >= MAX_FAILED_POLLS:
-                            raise exc.with_request_id(self.request_id)
-                        continue
-                    if status != last:
-                        last = status
-                        log.info("Request %s: %s", self.request_id, status)
-                        if on_update is not None:
-                            on_update(JobUpdate(self.request_id, status, time.monotonic() - start))
-                    if result is not None:
-                        return result
-                    if isinstance(status, Failed):
-                        raise JobFailedError(f"The job failed: {failure_text(status.error)}",
-                                             reason=status.error, request_id=self.request_id)
-                    elif isinstance(status, Cancelled):
-                        raise JobCancelledError("The job was cancelled", request_id=self.request_id)
+            while True:
+                stopping.sleep(next_poll - time.monotonic())
+                if time.monotonic() - start > timeout:
+                    raise WaitTimeoutError(f"Gave up waiting after {timeout / 60:.0f} min "
+                                           f"(last status: {last.phase if last else 'unknown'})",
+                                           request_id=self.request_id)
+                next_poll = time.monotonic() + poll_interval
+                try:
+                    status = self.status()
+                    result = self.result() if isinstance(status, Completed) else None
+                    failed_polls = 0
+                except (ServerError, ProtocolError, RateLimitedError, ApiUnreachableError) as exc:
+                    failed_polls += 1
+                    log.warning("Status check %d for request %s failed: %s",
+                                failed_polls, self.request_id, exc)
+                    if failed_polls >= MAX_FAILED_POLLS:
+                        raise exc.with_request_id(self.request_id)
+                    continue
+                if status != last:
+                    last = status
+                    log.info("Request %s: %s", self.request_id, status)
+                    if on_update is not None:
+                        on_update(JobUpdate(self.request_id, status, time.monotonic() - start))
+                if result is not None:
+                    return result
+                if isinstance(status, (Failed, Cancelled)):
+                    raise self._ended(status)
         except StoppedError:
             raise self._stopped(cancel_on_stop and not isinstance(last, Completed)) from None
+
+    def _ended(self, status: Status) -> RunComfyError:
+        """The error of a failed or cancelled job. A status answer may say only "failed": then
+        the result answer is read once for the reason (where RunComfy's own nodes find it)."""
+        reason = status.error if isinstance(status, Failed) else None
+        if not reason:
+            try:
+                body = self._get("result")
+                reason = body.get("error") or body.get("error_message")
+            except RunComfyError as exc:
+                log.info("Request %s ended (%s); its result answer gave no reason: %s",
+                         self.request_id, status.phase, exc.reason)
+        if isinstance(status, Failed):
+            return JobFailedError(f"The job failed: {failure_text(reason)}", reason=reason,
+                                  request_id=self.request_id)
+        suffix = f": {failure_text(reason)}" if reason else ""
+        return JobCancelledError(f"The job was cancelled{suffix}", request_id=self.request_id)
 
     def _stopped(self, cancel: bool) -> StoppedError:
         if not cancel:
@@ -209,7 +230,7 @@ class RequestHandle:
         try:
             # One quick attempt: the user is waiting for ComfyUI to give control back, and a
             # stop callback that is already true ends any retry back-off at once.
-            with stop_callback(lambda: True):
+            with stopping.scope(lambda: True):
                 cancelled = self.cancel(timeout=CANCEL_TIMEOUT)
         except StoppedError:
             return StoppedError("Stopped waiting; the API did not confirm the cancellation, so the job may "

@@ -22,7 +22,9 @@ import cv2
 import numpy as np
 
 from . import buffers
-from .errors import DecodeError, StoppedError
+from .. import stopping
+from ..errors import DecodeError
+from .selection import cover_crop
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -49,8 +51,8 @@ class FramePipeline:
         self.capture.release()
 
     def run(self, frames: np.ndarray, selection, *, expected: int,
-            progress: Callable[[int, int], None] | None, should_stop: Callable[[], bool] | None,
-            request_id: str | None, prefault: bool = True) -> int:
+            progress: Callable[[int, int], None] | None, request_id: str | None,
+            prefault: bool = True) -> int:
         """Fill ``frames`` (from index 0) with the selected frames; return how many."""
         out_h, out_w = frames.shape[1:3]
         shaper = _FrameShaper(self.width, self.height, out_w, out_h)
@@ -79,8 +81,7 @@ class FramePipeline:
                     cv2.resize(image, (self.width, self.height), dst=slot, interpolation=cv2.INTER_AREA)
                 converter.submit(slot, index)
                 produced += 1
-                if should_stop is not None and should_stop():
-                    raise StoppedError("Stopped while decoding the video", request_id=request_id)
+                stopping.check("Stopped while decoding the video", request_id)
                 if progress is not None:
                     progress(produced, max(expected, produced))
             return produced
@@ -99,8 +100,6 @@ class _FrameShaper:
     """BGR uint8 frame -> float32 RGB 0..1 in its place in the output."""
 
     def __init__(self, width: int, height: int, out_w: int, out_h: int):
-        from .frames import cover_crop
-
         self.resize = (out_w, out_h) != (width, height)
         self.out_size = (out_w, out_h)
         x, y, w, h = cover_crop(width, height, out_w, out_h)

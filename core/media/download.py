@@ -29,11 +29,11 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 import urllib3
-from requests.adapters import HTTPAdapter
 
-from .errors import DownloadError, FileTooLargeError, ResultExpiredError, RunComfyError, StoppedError
-from .fs import fsync_directory
-from .http_session import USER_AGENT, StoppableRetry, interruptible_sleep, stop_callback
+from .. import stopping
+from ..api.session import FILES, NoAuth, make_session, transport_cause
+from ..errors import DownloadError, FileTooLargeError, ResultExpiredError, RunComfyError
+from ..store.files import fsync_directory
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -41,35 +41,14 @@ DEFAULT_MAX_BYTES = 512 * 1024 ** 2
 CHUNK_BYTES = 1024 * 1024
 MAX_REDIRECTS = 10
 MAX_BACKOFF_S = 20.0
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 EXPIRED_STATUSES = (403, 404, 410)
 ACCEPTED_TYPES = ("application/octet-stream", "binary/octet-stream", "application/mp4")
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
-class _NoAuth(requests.auth.AuthBase):
-    """Removes any Authorization header; being an auth object, it also stops requests from
-    looking up ``.netrc`` credentials for the request."""
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers.pop("Authorization", None)
-        return request
-
-
 def file_session(max_attempts: int = 5) -> requests.Session:
     """A session for storage hosts: status and connection retries, no credentials."""
-    session = requests.Session()
-    retry = StoppableRetry(
-        total=max_attempts, connect=max_attempts, read=max_attempts, status=max_attempts, other=0,
-        backoff_factor=0.5, backoff_max=MAX_BACKOFF_S, backoff_jitter=0.5,
-        status_forcelist=RETRY_STATUSES, allowed_methods=frozenset({"GET", "HEAD"}),
-        respect_retry_after_header=True, raise_on_status=False, raise_on_redirect=False)
-    adapter = HTTPAdapter(max_retries=retry, pool_connections=1, pool_maxsize=2)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    session.auth = _NoAuth()
-    session.headers["User-Agent"] = USER_AGENT
-    return session
+    return make_session(FILES, NoAuth(), attempts=max_attempts, pool_size=2)
 
 
 def shown_url(url: str) -> str:
@@ -85,12 +64,11 @@ def _mib(value: int) -> str:
 class _Transfer:
     """State of one download across its attempts."""
 
-    def __init__(self, url, part_path, max_bytes, progress, should_stop, timeout, request_id):
+    def __init__(self, url, part_path, max_bytes, progress, timeout, request_id):
         self.url = url
         self.part_path = part_path
         self.max_bytes = max_bytes
         self.progress = progress
-        self.should_stop = should_stop
         self.timeout = timeout
         self.request_id = request_id
         self.have = 0                   # bytes safely in the part file
@@ -101,13 +79,11 @@ class _Transfer:
         return cls(message, request_id=self.request_id, **kwargs)
 
     def check_stop(self) -> None:
-        if self.should_stop is not None and self.should_stop():
-            raise StoppedError("Stopped during the download", request_id=self.request_id)
+        stopping.check("Stopped during the download", self.request_id)
 
 
 def download_file(url: str, dest: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
                   progress: Callable[[int, int | None], None] | None = None,
-                  should_stop: Callable[[], bool] | None = None,
                   timeout: float = 30.0, max_attempts: int = 5, request_id: str | None = None,
                   session: requests.Session | None = None, backoff_s: float = 0.5) -> Path:
     """Download ``url`` to ``dest`` and return ``dest`` as a Path.
@@ -115,16 +91,16 @@ def download_file(url: str, dest: str | Path, *, max_bytes: int = DEFAULT_MAX_BY
     ``dest`` appears complete or not at all (same-directory temp file, fsync, ``os.replace``).
     ``progress(bytes_done, total_or_None)`` is called after every chunk. Raises
     ``ResultExpiredError`` (403/404/410), ``FileTooLargeError`` (over ``max_bytes``),
-    ``StoppedError`` (``should_stop()`` became true) or ``DownloadError``.
+    ``StoppedError`` (a stop was requested, see ``core.stopping``) or ``DownloadError``.
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part_path = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
-    transfer = _Transfer(url, part_path, max_bytes, progress, should_stop, timeout, request_id)
+    transfer = _Transfer(url, part_path, max_bytes, progress, timeout, request_id)
     own_session = session is None
     session = file_session(max_attempts) if own_session else session
     try:
-        with stop_callback(should_stop), open(part_path, "wb") as sink:
+        with open(part_path, "wb") as sink:
             _download_with_resume(session, transfer, sink, max_attempts, backoff_s)
             sink.flush()
             os.fsync(sink.fileno())
@@ -171,14 +147,7 @@ def _download_with_resume(session, transfer: _Transfer, sink, max_attempts: int,
                                                 f"{failures} times in a row; last: {problem}")
         delay = min(MAX_BACKOFF_S, backoff_s * 2 ** (failures - 1)) * random.uniform(0.5, 1.5)
         log.info("Download of %s failed (%s); retrying in %.1f s", shown_url(transfer.url), problem, delay)
-        interruptible_sleep(delay, transfer.should_stop)
-
-
-def _cause(exc: BaseException) -> str:
-    """The innermost reason of a requests/urllib3 error, without URLs (they may be signed)."""
-    while exc.__context__ is not None and not isinstance(exc, (ConnectionRefusedError, TimeoutError)):
-        exc = exc.__context__
-    return type(exc).__name__
+        stopping.sleep(delay, "Stopped during the download")
 
 
 class _StartOver(Exception):
@@ -197,7 +166,7 @@ def _attempt(session, transfer: _Transfer, sink) -> bool:
     except (requests.ConnectionError, requests.Timeout) as exc:
         # the adapter's Retry already retried connecting with backoff; more would only stall
         raise transfer.error(DownloadError, f"Could not reach the storage host "
-                                            f"{urlsplit(transfer.url).netloc} ({_cause(exc)})") from None
+                                            f"{urlsplit(transfer.url).netloc} ({transport_cause(exc)})") from None
     with response:
         offset = _accept(response, transfer)
         if offset is None:
@@ -234,7 +203,7 @@ def _attempt(session, transfer: _Transfer, sink) -> bool:
 def _get_following_redirects(session, transfer: _Transfer, headers: dict) -> requests.Response:
     url = transfer.url
     for _ in range(MAX_REDIRECTS + 1):
-        response = session.get(url, headers=headers, auth=_NoAuth(), stream=True,
+        response = session.get(url, headers=headers, auth=NoAuth(), stream=True,
                                allow_redirects=False, timeout=(transfer.timeout, transfer.timeout))
         if response.is_redirect and response.headers.get("Location"):
             url = urljoin(url, response.headers["Location"])

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .errors import InvalidInputError
+from ..errors import InvalidInputError
 
 MODEL_ID = "kling/kling-3.0/pro/text-to-video"
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")

@@ -13,12 +13,11 @@ from typing import Mapping
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ProxyError, SSLError
 
-from .api_answers import read_json
-from .config import ApiSettings, load_settings
-from .errors import (ApiUnreachableError, ProtocolError, RunComfyError, ServerError,
-                     SubmissionOutcomeUnknownError)
-from .http_session import make_session, read_retry, submit_retry
-from .job import RequestHandle
+from ..errors import ApiUnreachableError, ProtocolError, ServerError, SubmissionOutcomeUnknownError
+from .answers import read_json
+from .handle import RequestHandle
+from .session import DEFAULT_ATTEMPTS, READS, SUBMITS, api_session, transport_cause
+from .settings import ApiSettings, load_settings
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -28,12 +27,14 @@ SUBMIT_TIMEOUT = (10.0, 60.0)
 
 
 class RunComfyClient:
-    def __init__(self, settings: ApiSettings, *, attempts: int = 5):
+    def __init__(self, settings: ApiSettings, *, attempts: int = DEFAULT_ATTEMPTS,
+                 read_timeout: tuple[float, float] = READ_TIMEOUT,
+                 submit_timeout: tuple[float, float] = SUBMIT_TIMEOUT):
         self.settings = settings
-        self.read_timeout = READ_TIMEOUT
-        self.submit_timeout = SUBMIT_TIMEOUT
-        self._reads = make_session(settings, read_retry(attempts))
-        self._submits = make_session(settings, submit_retry(attempts))
+        self.read_timeout = read_timeout
+        self.submit_timeout = submit_timeout
+        self._reads = api_session(settings, READS, attempts)
+        self._submits = api_session(settings, SUBMITS, attempts)
 
     @classmethod
     def from_env(cls, saved_token: str | None = None, environ: Mapping[str, str] | None = None,
@@ -72,9 +73,9 @@ class RunComfyClient:
         except requests.RequestException as exc:
             if _never_sent(exc):
                 raise ApiUnreachableError(f"Could not connect to the RunComfy API at "
-                                          f"{self.settings.base_url}: {_cause(exc)}") from None
+                                          f"{self.settings.base_url}: {transport_cause(exc)}") from None
             raise SubmissionOutcomeUnknownError(
-                f"No answer to the submission ({_cause(exc)})") from None
+                f"No answer to the submission ({transport_cause(exc)})") from None
         try:
             answer = read_json(response)
         except ProtocolError as exc:
@@ -100,7 +101,7 @@ class RunComfyClient:
                                            timeout=timeout or self.read_timeout)
         except requests.RequestException as exc:
             raise ApiUnreachableError(f"The RunComfy API did not answer {method} {path.split('?')[0]}: "
-                                      f"{_cause(exc)}", request_id=request_id) from None
+                                      f"{transport_cause(exc)}", request_id=request_id) from None
         return read_json(response, request_id)
 
 
@@ -116,21 +117,4 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return isinstance(reason, (ConnectTimeoutError, SSLError, ProxyError))
 
 
-
-def _cause(exc: BaseException) -> str:
-    """A short, token-free description of a transport error."""
-    reason = exc.args[0] if exc.args else exc
-    if isinstance(reason, MaxRetryError) and reason.reason is not None:
-        reason = reason.reason
-    text = f"{type(reason).__name__}"
-    detail = str(reason)
-    if "Connection refused" in detail:
-        text += ": connection refused"
-    elif "timed out" in detail.lower():
-        text += ": timed out"
-    elif "RemoteDisconnected" in detail or "Connection aborted" in detail:
-        text += ": connection closed without an answer"
-    return text
-
-
-__all__ = ["RunComfyClient", "RunComfyError"]
+__all__ = ["RunComfyClient"]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
-from .fs import atomic_write
+from .files import atomic_write
 
 log = logging.getLogger("runcomfy_kling3")
 

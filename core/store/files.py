@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import Callable, Iterator
 
-from .errors import StoppedError
+from .. import stopping
 
 try:  # POSIX
     import fcntl
@@ -112,21 +112,20 @@ class FileLock:
         return f"FileLock({str(self.path)!r})"
 
     @contextlib.contextmanager
-    def held(self, should_stop: Callable[[], bool] | None = None,
-             give_up_after_s: float | None = None) -> Iterator[None]:
+    def held(self, give_up_after_s: float | None = None) -> Iterator[None]:
         """Hold the lock for the ``with`` block.
 
-        ``should_stop``: raise ``StoppedError`` when it returns True while waiting.
+        A stop request (``core.stopping``) while waiting raises ``StoppedError``.
         ``give_up_after_s``: for best-effort writers whose worst case is one lost update, go on
         without the other process's lock after waiting this long (a stuck holder must not
         stall them); threads of this process are still kept apart.
         """
         # Threads of this process queue on a threading lock first: POSIX record locks (and
         # msvcrt) do not exclude two threads of one process from each other.
-        _wait_for(lambda: self._thread_lock.acquire(blocking=False), should_stop)
+        _wait_for(lambda: self._thread_lock.acquire(blocking=False))
         try:
             with open(self.path, "a+b") as handle:
-                locked = _wait_for(lambda: _try_lock(handle, self.path), should_stop, give_up_after_s)
+                locked = _wait_for(lambda: _try_lock(handle, self.path), give_up_after_s)
                 if not locked:
                     log.warning("RunComfy: %s is held by another process for over %.0f s; going on "
                                 "without it", self.path.name, give_up_after_s)
@@ -139,14 +138,12 @@ class FileLock:
             self._thread_lock.release()
 
 
-def _wait_for(attempt: Callable[[], bool], should_stop: Callable[[], bool] | None,
-              give_up_after_s: float | None = None) -> bool:
-    """Poll ``attempt`` until it succeeds (True), ``give_up_after_s`` passes (False) or
-    ``should_stop`` (``StoppedError``)."""
+def _wait_for(attempt: Callable[[], bool], give_up_after_s: float | None = None) -> bool:
+    """Poll ``attempt`` until it succeeds (True), ``give_up_after_s`` passes (False) or a stop
+    is requested (``StoppedError``)."""
     deadline = None if give_up_after_s is None else time.monotonic() + give_up_after_s
     while not attempt():
-        if should_stop is not None and should_stop():
-            raise StoppedError("Stopped while waiting for another run with the same inputs")
+        stopping.check("Stopped while waiting for another run with the same inputs")
         if deadline is not None and time.monotonic() >= deadline:
             return False
         time.sleep(LOCK_POLL_S)

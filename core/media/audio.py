@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DecodeError
+from ..errors import DecodeError
 
 log = logging.getLogger("runcomfy_kling3")
 

@@ -11,12 +11,12 @@ Each file moves through these states:
     failed      the job failed on RunComfy's side (nothing to recover, not billed)
     cancelled   the job was cancelled while queued (nothing to recover, not billed)
 
-Every write is atomic and durable (``fs.atomic_write``): a crash at any moment leaves the old
+Every write is atomic and durable (``files.atomic_write``): a crash at any moment leaves the old
 or the new version, never a mix. A file that still does not parse (edited or truncated by
 something else) is moved aside with a warning and treated as missing.
 
 ``lock(fingerprint)`` is a lock file per fingerprint shared by every process using the folder
-(``fs.FileLock``); the operating system releases it when its holder dies, so a killed ComfyUI
+(``files.FileLock``); the operating system releases it when its holder dies, so a killed ComfyUI
 never leaves a stale lock behind.
 """
 from __future__ import annotations
@@ -30,9 +30,9 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
-from .fs import FileLock, atomic_write, fsync_directory, remove_stale_temp_files
+from .files import FileLock, atomic_write, fsync_directory, remove_stale_temp_files
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -169,8 +169,8 @@ class Journal:
 
     # --- locking ------------------------------------------------------------------------------
     @contextlib.contextmanager
-    def lock(self, key: str, should_stop: Callable[[], bool] | None = None) -> Iterator[None]:
-        """Hold the cross-process lock of ``key``; ``StoppedError`` if ``should_stop`` while waiting."""
+    def lock(self, key: str) -> Iterator[None]:
+        """Hold the cross-process lock of ``key``; ``StoppedError`` on a stop request while waiting."""
         self.directory.mkdir(parents=True, exist_ok=True)
-        with FileLock(self.directory / f"{key}.lock").held(should_stop):
+        with FileLock(self.directory / f"{key}.lock").held():
             yield

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from .fs import FileLock, atomic_write
+from .files import FileLock, atomic_write
 
 log = logging.getLogger("runcomfy_kling3")
 

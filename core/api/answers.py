@@ -9,7 +9,7 @@ import json
 
 import requests
 
-from .errors import (AuthenticationError, InputRejectedError, InsufficientBalanceError,
+from ..errors import (AuthenticationError, InputRejectedError, InsufficientBalanceError,
                      PermissionDeniedError, ProtocolError, RateLimitedError, RequestNotFoundError,
                      RunComfyError, ServerError, UnknownModelError)
 

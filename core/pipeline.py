@@ -1,0 +1,180 @@
+"""The whole path of both video nodes, on top of the stages:
+
+    kling (inputs)  -> pre-submit checks        check_generation, before anything is sent
+    api (request)   -> submit, or reuse         submit_once: never pays twice for one fingerprint
+    api (job)       -> wait                     RequestHandle.wait
+    media (file)    -> download into the cache  download_file, ResultCache
+    media (frames)  -> decode frames and sound  decode_clip
+
+Nothing here knows ComfyUI or torch. A node checks its inputs with ``check_generation`` on its
+own thread (so a bad input fails before any worker starts), runs ``generate`` or ``fetch`` in a
+worker thread with the job's stop callback, and turns the ``PipelineResult`` into its outputs.
+"""
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Mapping
+
+from . import stopping
+from .api.client import RunComfyClient
+from .api.handle import DEFAULT_POLL_INTERVAL_S, DEFAULT_TIMEOUT_S, JobUpdate
+from .api.settings import ApiSettings, load_settings
+from .errors import InvalidInputError, NotEnoughMemoryError, RequestNotFoundError, ResultExpiredError, RunComfyError
+from .kling.request import EXPECTED_FPS, MODEL_ID, OUTPUT_SIZES, TextToVideoRequest
+from .media.decode import DecodedClip, decode_clip
+from .media.download import download_file
+from .media.memory import check_memory
+from .media.probe import VideoInfo
+from .media.selection import FrameSelection, selected_count
+from .status import Phase, Progress
+from .store.folder import StateFolder
+from .store.result_cache import ResultCache
+from .submit_once import finish_recorded, submit_or_attach
+
+
+@dataclass(frozen=True)
+class GeneratedVideo:
+    request_id: str
+    video_url: str
+    path: Path
+    cost_usd: float | None = None
+    #: seconds the job generated, when seen from its queue on (for the time-left estimate)
+    generating_s: float | None = None
+    #: served from the result cache without any request to the API
+    reused: bool = False
+
+
+@dataclass
+class PipelineResult:
+    video: GeneratedVideo
+    clip: DecodedClip
+
+
+class Pipeline:
+    def __init__(self, state: StateFolder, *, environ: Mapping[str, str] | None = None,
+                 poll_interval: float = DEFAULT_POLL_INTERVAL_S, timeout: float = DEFAULT_TIMEOUT_S,
+                 max_download_bytes: int | None = None):
+        self.state = state
+        self.environ = os.environ if environ is None else environ
+        self.poll_interval = poll_interval
+        self.timeout = timeout
+        self.max_download_bytes = max_download_bytes
+
+    # --- before anything is sent ----------------------------------------------------------------
+    def api_settings(self) -> ApiSettings:
+        """The API base and token in use (``MissingTokenError`` before any request)."""
+        return load_settings(self.state.tokens().load(), self.environ)
+
+    def check_generation(self, request: TextToVideoRequest, selection: FrameSelection) -> ApiSettings:
+        """Everything that can fail before paying: the selection against the expected clip, its
+        memory once decoded, and the token. ``request`` is validated when built."""
+        check_before_submit(request, selection)
+        return self.api_settings()
+
+    def generation_eta(self, duration_s: int) -> float | None:
+        """Typical generating seconds of this user's past videos of that length."""
+        return self.state.timings().estimate(duration_s)
+
+    def cached(self, request_id: str) -> GeneratedVideo | None:
+        """The video of ``request_id`` from the result cache (no request), or None."""
+        hit = self.state.results().get(request_id, pin=True)
+        if hit is None:
+            return None
+        return GeneratedVideo(request_id, hit.video_url or "", hit.path, hit.cost_usd, reused=True)
+
+    # --- in the worker thread -------------------------------------------------------------------
+    def generate(self, request: TextToVideoRequest, selection: FrameSelection, settings: ApiSettings, *,
+                 seed: object, progress: Progress,
+                 should_stop: Callable[[], bool] | None = None) -> PipelineResult:
+        """Submit (at most once per request and seed), wait, download, decode. ``seed`` is never
+        sent: it only tells generations with the same body apart."""
+        with stopping.scope(should_stop), RunComfyClient(settings) as client:
+            journal, cache = self.state.journal(), self.state.results()
+            attachment = submit_or_attach(client, journal, MODEL_ID, request.to_body(), seed,
+                                          progress=progress, is_cached=lambda rid: cache.get(rid) is not None)
+            video = self.cached(attachment.request_id) if attachment.cached else None
+            if video is None:
+                video = finish_recorded(
+                    journal, attachment,
+                    lambda: self._wait_and_download(client, cache, attachment.request_id, progress,
+                                                    known_completed=attachment.known_completed),
+                    lambda done: {"video_url": done.video_url or None, "cost_usd": done.cost_usd})
+            if video.generating_s:
+                self.state.timings().record(request.duration, video.generating_s)
+            return self._decode(video, selection, progress)
+
+    def fetch(self, request_id: str, selection: FrameSelection, settings: ApiSettings | None, *,
+              progress: Progress, should_stop: Callable[[], bool] | None = None) -> PipelineResult:
+        """The video of an earlier request: from the cache, else wait for it (never cancelling
+        it: it may belong to another graph or machine) and download it. Never submits."""
+        progress.request_id = request_id
+        with stopping.scope(should_stop):
+            video = self.cached(request_id)
+            if video is None:
+                if settings is None:
+                    settings = self.api_settings()
+                with RunComfyClient(settings) as client:
+                    video = self._wait_and_download(client, self.state.results(), request_id, progress,
+                                                    cancel_on_stop=False)
+            return self._decode(video, selection, progress)
+
+    def _wait_and_download(self, client: RunComfyClient, cache: ResultCache, request_id: str,
+                           progress: Progress, *, known_completed: bool = False,
+                           cancel_on_stop: bool = True) -> GeneratedVideo:
+        """``known_completed``: the job is known to have finished, so the API not knowing it any
+        more means its result expired."""
+        progress.request_id = request_id
+        progress.started_at = progress.started_at or time.monotonic()
+        if progress.phase not in (Phase.QUEUED, Phase.GENERATING):
+            progress.phase = Phase.QUEUED
+
+        def on_update(update: JobUpdate) -> None:
+            progress.on_status(update.status.phase, getattr(update.status, "position", None))
+
+        try:
+            result = client.handle(request_id).wait(on_update, poll_interval=self.poll_interval,
+                                                    timeout=self.timeout, cancel_on_stop=cancel_on_stop)
+        except RequestNotFoundError:
+            if not known_completed:
+                raise
+            raise ResultExpiredError(
+                "The video has expired on RunComfy and its local copy is gone (removed from the result "
+                "cache)", request_id=request_id,
+                hint="A new video needs a new paid job: change the seed to generate it again") from None
+        generating_s = progress.generating_seconds()
+        progress.begin(Phase.DOWNLOADING)
+        dest = cache.prepare(request_id, result.video_url, result.cost_usd)
+        limit = {} if self.max_download_bytes is None else {"max_bytes": self.max_download_bytes}
+        try:
+            download_file(result.video_url, dest, progress=progress.on_fraction, request_id=request_id, **limit)
+        except RunComfyError as exc:
+            raise exc.with_request_id(request_id)
+        saved = cache.commit(request_id, pin=True)
+        return GeneratedVideo(request_id, result.video_url, saved.path, result.cost_usd, generating_s)
+
+    @staticmethod
+    def _decode(video: GeneratedVideo, selection: FrameSelection, progress: Progress) -> PipelineResult:
+        progress.request_id = video.request_id
+        progress.begin(Phase.DECODING)
+        clip = decode_clip(video.path, selection, progress=progress.on_fraction, request_id=video.request_id)
+        return PipelineResult(video, clip)
+
+
+def check_before_submit(request: TextToVideoRequest, selection: FrameSelection) -> None:
+    """Fail before paying for a clip whose selected frames would be none, or would not fit in
+    this machine's memory once decoded."""
+    width, height = OUTPUT_SIZES[request.aspect_ratio]
+    expected = VideoInfo(width=width, height=height, fps=float(EXPECTED_FPS),
+                         frame_count=request.duration * EXPECTED_FPS, duration=float(request.duration),
+                         has_audio=request.sound)
+    if selected_count(expected.frame_count, selection) == 0:
+        raise InvalidInputError("skip_first_frames", f"must leave frames to load: the {request.duration} s clip has "
+                                f"about {expected.frame_count} frames", selection.skip_first_frames)
+    try:
+        check_memory(expected, selection)
+    except NotEnoughMemoryError as exc:
+        raise NotEnoughMemoryError(f"Nothing was submitted: the {request.duration} s {width}x{height} clip "
+                                   f"would not fit in memory once decoded. {exc.reason}") from None
