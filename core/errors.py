@@ -58,6 +58,13 @@ class ConfigurationError(RunComfyError):
     """The pack is not set up to talk to the API (token, base URL)."""
 
 
+class StateFileError(ConfigurationError):
+    """A file of the pack's own state (journal, result cache, timings, saved token) is damaged,
+    of the wrong kind, or cannot be written; the message names the file and what to do."""
+
+    hint = ""
+
+
 class MissingTokenError(ConfigurationError):
     hint = ("Set the environment variable RUNCOMFY_API_TOKEN (or RUNCOMFY_TOKEN) to your RunComfy "
             "API key, or paste it in ComfyUI's settings under RunComfy. A key comes from "
@@ -78,9 +85,28 @@ class InvalidInputError(RunComfyError, ValueError):
 
 # --- answers of the API ------------------------------------------------------------------------
 
+def refused_token_advice(source: str | None) -> str:
+    """What to do about a refused token, for the place it came from: a token saved in ComfyUI's
+    settings ("settings") is used before the environment variables, so setting one changes nothing."""
+    new_key = "Create a new key at https://www.runcomfy.com/profile"
+    if source == "settings":
+        return f"{new_key} and paste it in Settings \u2192 RunComfy"
+    if source in ("RUNCOMFY_API_TOKEN", "RUNCOMFY_TOKEN"):
+        return f"{new_key}, set {source} to it and restart ComfyUI (or paste it in Settings \u2192 RunComfy)"
+    return f"{new_key} and paste it in Settings \u2192 RunComfy, or set RUNCOMFY_API_TOKEN"
+
+
 class AuthenticationError(RunComfyError):
-    hint = ("The API token was refused (wrong, revoked or expired). Create a new key at "
-            "https://www.runcomfy.com/profile and set RUNCOMFY_API_TOKEN")
+    hint = "The API token was refused (wrong, revoked or expired). " + refused_token_advice(None)
+
+    def for_token_source(self, source: str | None) -> "AuthenticationError":
+        """Name the source of the refused token in the advice (see ``refused_token_advice``)."""
+        where = {"settings": " saved in Settings", "RUNCOMFY_API_TOKEN": " from RUNCOMFY_API_TOKEN",
+                 "RUNCOMFY_TOKEN": " from RUNCOMFY_TOKEN"}.get(source or "", "")
+        self.hint = (f"The API token{where} was refused (wrong, revoked or expired). "
+                     + refused_token_advice(source))
+        self.args = (self._compose(),)
+        return self
 
 
 class PermissionDeniedError(RunComfyError):

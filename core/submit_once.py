@@ -20,7 +20,7 @@ from typing import Callable, TypeVar
 
 from .api.client import RunComfyClient
 from .errors import (ConfigurationError, JobCancelledError, JobFailedError, RECOVERY_NODE,
-                     RunComfyError, StoppedError, SubmissionOutcomeUnknownError)
+                     RunComfyError, StateFileError, StoppedError, SubmissionOutcomeUnknownError)
 from .status import Phase, Progress
 from .store.journal import (ATTACHABLE_STATES, CANCELLED, COMPLETED, FAILED, SUBMITTED, SUBMITTING,
                             Journal, JournalEntry, fingerprint)
@@ -121,7 +121,14 @@ def _submit_recorded(client: RunComfyClient, journal: Journal, new: JournalEntry
             journal.write(previous)
         raise
     progress.request_id = request_id  # so even a failing journal write reports the id
-    journal.write(new.moved_to(SUBMITTED, request_id=request_id))
+    try:
+        journal.write(new.moved_to(SUBMITTED, request_id=request_id))
+    except OSError as exc:  # a full disk: the job exists and is paid, the record says "submitting"
+        raise StateFileError(
+            f"The job was submitted, but the journal {journal.path(new.fingerprint)} could not record its "
+            f"request id ({type(exc).__name__}: {exc.strerror or exc})", request_id=request_id,
+            hint="Free disk space in that folder; the next run with these inputs will then refuse to "
+                 "submit again until you recover the job") from None
     progress.submitted(request_id)
     return request_id
 
@@ -129,7 +136,7 @@ def _submit_recorded(client: RunComfyClient, journal: Journal, new: JournalEntry
 def _settle(journal: Journal, key: str, request_id: str, state: str, **changes) -> None:
     try:
         journal.settle(key, request_id, state, **changes)
-    except OSError as exc:  # the outcome itself is not at risk: the next run asks the API again
+    except (OSError, StateFileError) as exc:  # the outcome is not at risk: the next run asks the API again
         log.warning("RunComfy: could not record request %s as %s in the journal: %s", request_id, state, exc)
 
 

@@ -8,6 +8,12 @@ fault switches reproduce the failures a client must survive.
     with Sandbox(queue_seconds=0.3, run_seconds=0.3, resolution_scale=0.125) as sb:
         sb.api_base     # give this to the client as RUNCOMFY_API_BASE, token DEFAULT_TOKEN
 
+Switches: ``sb.settings`` (sandbox/settings.py: job timeline, where a failure's reason goes,
+hostile result URLs, redirects and request ids, crafted media, realistic footage, the moov
+position, the file host's send rate) and ``sb.faults.add(route, kind, count, **params)``
+(sandbox/faults.py: HTTP errors, hang-ups, token-echoing errors, short or empty bodies). The
+``/_sandbox/...`` admin routes set the same from another process.
+
 Run ``python -m sandbox`` for a server on fixed ports.
 """
 from __future__ import annotations
@@ -22,6 +28,7 @@ from .faults import FaultBoard
 from .file_server import FileHandler
 from .http_common import SandboxHTTPServer, base_url
 from .request_log import RecordedRequest, Submission
+from .media_names import CRAFTED_MEDIA, CRAFTED_MEDIA_DESCRIPTIONS
 from .settings import DEFAULT_FAILURE_ERROR, SandboxSettings
 from .state import NO_BALANCE_TOKENS, USERS, SandboxState
 from .validation import MODEL_ID
@@ -31,7 +38,7 @@ OTHER_USER_TOKEN = "sandbox-token-2"
 NO_BALANCE_TOKEN = "sandbox-no-balance"
 
 __all__ = ["Sandbox", "SandboxSettings", "DEFAULT_TOKEN", "OTHER_USER_TOKEN", "NO_BALANCE_TOKEN",
-           "MODEL_ID", "USERS", "NO_BALANCE_TOKENS"]
+           "MODEL_ID", "USERS", "NO_BALANCE_TOKENS", "CRAFTED_MEDIA", "CRAFTED_MEDIA_DESCRIPTIONS"]
 
 
 class Sandbox:
@@ -40,18 +47,22 @@ class Sandbox:
                  resolution_scale: float = 1.0, state_dir=None, *,
                  queue_position_start: int = 3, job_outcome: str = "completed",
                  failure_error=DEFAULT_FAILURE_ERROR, result_ttl_seconds: float | None = None,
-                 verbose: bool = False):
+                 footage: str = "light", verbose: bool = False, **settings):
+        """``footage``: "light" (flat colours, for tests and the demo) or "realistic" (texture,
+        motion and grain at Kling's bitrate, for benchmarks). Any other setting of
+        :class:`SandboxSettings` can be given by name too; ``reset()`` returns to these."""
+        initial = SandboxSettings(queue_seconds=queue_seconds, run_seconds=run_seconds,
+                                  queue_position_start=queue_position_start,
+                                  job_outcome=job_outcome, failure_error=failure_error,
+                                  resolution_scale=resolution_scale,
+                                  result_ttl_seconds=result_ttl_seconds)
+        initial.update({"footage": footage, **settings})
         self.host = host
         self._ports = (api_port, files_port)
         self._own_state_dir = state_dir is None
         self.state_dir = Path(tempfile.mkdtemp(prefix="runcomfy-sandbox-")
                               if state_dir is None else state_dir)
-        settings = SandboxSettings(queue_seconds=queue_seconds, run_seconds=run_seconds,
-                                   queue_position_start=queue_position_start,
-                                   job_outcome=job_outcome, failure_error=failure_error,
-                                   resolution_scale=resolution_scale,
-                                   result_ttl_seconds=result_ttl_seconds)
-        self._state = SandboxState(settings, self.state_dir, verbose=verbose)
+        self._state = SandboxState(initial, self.state_dir, verbose=verbose)
         self._servers: list[SandboxHTTPServer] = []
         self._threads: list[threading.Thread] = []
 

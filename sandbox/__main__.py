@@ -1,7 +1,9 @@
-"""``python -m sandbox``: run the local RunComfy API stand-in until Ctrl-C."""
+"""``python -m sandbox``: run the local RunComfy API stand-in until Ctrl-C or SIGTERM (``kill``);
+either way it stops cleanly and removes its temporary folder."""
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import threading
 
@@ -32,27 +34,48 @@ def main(argv: list[str] | None = None) -> int:
     if not is_loopback(args.host) and not args.allow_remote:
         parser.error(f"refusing to listen on non-loopback host {args.host!r}; "
                      "add --allow-remote if you really mean it")
+    # SIGTERM (``kill``, a service manager) ends it like Ctrl-C: through the ``finally`` below,
+    # which stops the servers and removes the temporary state folder.
+    previous = _stop_on_sigterm()
     sandbox = Sandbox(host=args.host, api_port=args.port, files_port=args.files_port,
                       queue_seconds=args.queue_seconds, run_seconds=args.run_seconds,
                       resolution_scale=args.resolution_scale, state_dir=args.state_dir,
                       verbose=not args.quiet)
     try:
-        sandbox.start()
-    except OSError as exc:
-        print(f"sandbox: cannot listen on {args.host} ports {args.port}/{args.files_port}: {exc}",
-              file=sys.stderr)
-        return 1
+        try:
+            sandbox.start()
+        except OSError as exc:
+            print(f"sandbox: cannot listen on {args.host} ports {args.port}/{args.files_port}: {exc}",
+                  file=sys.stderr)
+            return 1
+        return _serve(sandbox)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        # A second Ctrl-C or kill while cleaning up must not leave the folder behind.
+        previous_int = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            sandbox.stop()
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            signal.signal(signal.SIGINT, previous_int)
+
+
+def _stop_on_sigterm():
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, stop)
+
+
+def _serve(sandbox: Sandbox) -> int:
     print(f"export RUNCOMFY_API_BASE={sandbox.api_base}")
     print(f"export RUNCOMFY_API_TOKEN={DEFAULT_TOKEN}")
     sys.stdout.flush()
     print(f"sandbox: API {sandbox.api_base}, files {sandbox.files_base}; Ctrl-C to stop",
           file=sys.stderr)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sandbox.stop()
+    threading.Event().wait()
     return 0
 
 

@@ -1,5 +1,10 @@
 """``/_sandbox/...``: control the sandbox over HTTP (from another process, a demo, curl).
 
+GET/POST ``settings`` (POST a JSON object of settings to change), GET/POST ``faults`` (POST
+``{"route", "kind", "count", ...params}`` or ``{"clear": true}``), POST ``expire/<id>``,
+GET ``jobs/<id>``, POST ``reset``, GET ``requests``, GET ``capabilities`` (fault kinds and their
+routes, the default settings, the crafted media names).
+
 No token, and not recorded in the request log; only answered to loopback clients, because
 anyone who can reach them can reshape the sandbox.
 """
@@ -7,7 +12,9 @@ from __future__ import annotations
 
 import json
 
+from .faults import KINDS, ROUTES
 from .http_common import is_loopback
+from .media_names import CRAFTED_MEDIA_DESCRIPTIONS
 
 
 def handle(handler, path: str, raw: bytes) -> None:
@@ -54,6 +61,11 @@ def handle(handler, path: str, raw: bytes) -> None:
         elif action == "reset" and method == "POST":
             state.reset()
             handler.send_json(200, {"reset": True})
+        elif action == "capabilities" and method == "GET":
+            handler.send_json(200, {"fault_kinds": {kind: list(routes or ROUTES)
+                                                    for kind, routes in KINDS.items()},
+                                    "settings": state.initial_settings.as_dict(),
+                                    "media": CRAFTED_MEDIA_DESCRIPTIONS})
         elif action == "requests" and method == "GET":
             handler.send_json(200, {"requests": [r.as_dict() for r in state.log.requests]})
         else:

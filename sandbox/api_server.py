@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, unquote
 
 from . import admin_routes
 from .http_common import SandboxHandler, base_url
-from .jobs import COMPLETED, EXPIRED, FAILED, IN_QUEUE, Job
+from .jobs import CANCELLED, COMPLETED, EXPIRED, FAILED, IN_QUEUE, Job
 from .jobs import PRICE_PER_SECOND, iso_time
 from .request_log import Submission
 from .state import NO_BALANCE_TOKENS, USERS
@@ -135,16 +135,17 @@ class ApiHandler(SandboxHandler):
         job = state.jobs.create(user, body, state.settings)
         state.log.add_submission(Submission(body, request_id=job.request_id, owner=user,
                                             time=time.monotonic()))
-        if job.settings.job_outcome == COMPLETED:
+        if job.settings.job_outcome == COMPLETED and job.settings.media == "clip":
             state.clips.prepare(state.clip_spec(job))
         if fault is not None and fault.kind == "drop_after_accept":
             self.drop()
             return
         if delay:
             time.sleep(delay)
-        urls = self._urls(job)
-        self.send_json(200, {"request_id": job.request_id, "status_url": urls["status_url"],
-                             "result_url": urls["result_url"], "cancel_url": urls["cancel_url"]})
+        # settings.submit_request_id: a hostile id, with the URLs a hostile API would build
+        answered = job.settings.submit_request_id
+        answered = job.request_id if answered is None else answered
+        self.send_json(200, {"request_id": answered, **self._urls(answered)})
 
     def _model(self, model_id: str) -> None:
         if model_id != MODEL_ID:
@@ -159,15 +160,14 @@ class ApiHandler(SandboxHandler):
 
     def _result(self, job: Job) -> None:
         status, _ = job.status()
+        if status in (FAILED, CANCELLED):
+            self.send_json(200, self._finished_body(job, status))
+            return
         if status != COMPLETED:
             self.send_json(200, self._status_body(job))
             return
-        state = self.server.state
-        url = (f"{base_url(self.public_host(), state.files_port)}/files/{job.request_id}/"
-               f"{state.file_name(job)}")
-        payload = {"request_id": job.request_id, "status": COMPLETED, "output": {"video": url},
-                   "created_at": iso_time(job.submitted_wall),
-                   "finished_at": iso_time(job.finished_wall)}
+        payload = self._finished_body(job, status)
+        payload["output"] = {"video": self._video_url(job)}
         include_cost = parse_qs(self.url_query).get("include_cost", [""])[-1]
         if include_cost.lower() in ("true", "1", "yes"):
             payload["cost"] = job.cost
@@ -178,20 +178,57 @@ class ApiHandler(SandboxHandler):
         self.send_json(200, {"request_id": job.request_id, "outcome": outcome})
 
     # --- shapes -------------------------------------------------------------------------------
-    def _urls(self, job: Job) -> dict:
+    def _urls(self, request_id: str) -> dict:
         root = f"{base_url(self.public_host(), self.server.server_address[1])}" \
-               f"/v1/requests/{job.request_id}"
+               f"/v1/requests/{request_id}"
         return {"status_url": f"{root}/status", "result_url": f"{root}/result",
                 "cancel_url": f"{root}/cancel"}
 
     def _status_body(self, job: Job) -> dict:
         status, position = job.status()
-        urls = self._urls(job)
-        payload = {"request_id": job.request_id, "status": status,
+        urls = self._urls(job.request_id)
+        payload = {"request_id": job.request_id, "status": _spelled(job, status),
                    "status_url": urls["status_url"], "result_url": urls["result_url"]}
         if status == IN_QUEUE:
             payload["queue_position"] = position
-        elif status == FAILED:
-            payload["error"] = job.settings.failure_error
+        _add_reason(payload, job, status, "status")
         return payload
 
+    def _finished_body(self, job: Job, status: str) -> dict:
+        """The result answer of a finished job, without its output."""
+        answered = job.settings.result_request_id
+        payload = {"request_id": job.request_id if answered is None else answered,
+                   "status": _spelled(job, status),
+                   "created_at": iso_time(job.submitted_wall),
+                   "finished_at": iso_time(job.finished_wall if status != CANCELLED
+                                           else job.cancelled_wall)}
+        _add_reason(payload, job, status, "result")
+        return payload
+
+    def _video_url(self, job: Job) -> str:
+        state = self.server.state
+        files_base = base_url(self.public_host(), state.files_port)
+        file_url = f"{files_base}/files/{job.request_id}/{state.file_name(job)}"
+        chosen = job.settings.video_url
+        if chosen is None:
+            return file_url
+        return (chosen.replace("{file_url}", file_url).replace("{files_base}", files_base)
+                .replace("{request_id}", job.request_id))
+
+
+_ALTERNATE_SPELLING = {COMPLETED: "succeeded", CANCELLED: "canceled"}
+
+
+def _spelled(job: Job, status: str) -> str:
+    if job.settings.status_spelling == "alternate":
+        return _ALTERNATE_SPELLING.get(status, status)
+    return status
+
+
+def _add_reason(payload: dict, job: Job, status: str, answer: str) -> None:
+    """Put the job's failure/cancel reason in ``payload`` if settings say this answer has it."""
+    settings = job.settings
+    reason = (settings.failure_error if status == FAILED
+              else settings.cancel_error if status == CANCELLED else None)
+    if reason is not None and settings.failure_error_in in (answer, "both"):
+        payload["error"] = reason

@@ -27,19 +27,26 @@ class ClipSpec:
     sound: bool
     resolution_scale: float
     fps: int = FPS
+    footage: str = "light"           # "light" or "realistic" (sandbox/video_maker.py)
+    faststart: bool = True           # mp4 index (moov) before the media data
 
     @classmethod
-    def for_job(cls, body: dict, resolution_scale: float) -> "ClipSpec":
+    def for_job(cls, body: dict, resolution_scale: float, footage: str = "light",
+                faststart: bool = True) -> "ClipSpec":
         return cls(shots=tuple(shots_of(body)),
                    duration=body.get("duration", DEFAULT_DURATION),
                    aspect_ratio=body.get("aspect_ratio", DEFAULT_ASPECT_RATIO),
                    sound=body.get("sound", DEFAULT_SOUND),
-                   resolution_scale=resolution_scale)
+                   resolution_scale=resolution_scale, footage=footage, faststart=faststart)
 
     @property
     def digest(self) -> str:
-        text = json.dumps([self.shots, self.duration, self.aspect_ratio, self.sound,
-                           self.resolution_scale, self.fps])
+        fields = [self.shots, self.duration, self.aspect_ratio, self.sound,
+                  self.resolution_scale, self.fps]
+        # light faststart clips keep the names earlier versions gave them (cached state dirs)
+        if (self.footage, self.faststart) != ("light", True):
+            fields += [self.footage, self.faststart]
+        text = json.dumps(fields)
         return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
@@ -117,7 +124,8 @@ class ClipStore:
         try:
             make_clip(entry.path, duration=spec.duration, aspect_ratio=spec.aspect_ratio,
                       sound=spec.sound, shots=list(spec.shots),
-                      resolution_scale=spec.resolution_scale, fps=spec.fps)
+                      resolution_scale=spec.resolution_scale, fps=spec.fps,
+                      footage=spec.footage, faststart=spec.faststart)
             entry.state = "done"
         except BaseException as exc:  # the waiting request answers 500 with this
             entry.error = exc

@@ -1,6 +1,21 @@
 """Fault switches: make the next N requests to a route misbehave in a chosen way.
 
 Each matching request consumes one count; faults for a route are used in the order added.
+
+Kinds and their parameters (all optional):
+
+- ``http_429`` (retry_after), ``http_500``, ``http_502`` (an HTML gateway page), ``http_503``
+  (retry_after), ``drop``, ``drop_after_accept`` (submit), ``slow`` (delay),
+  ``malformed_json``, ``error_code_200``: transport and server trouble.
+- ``echo_token`` (status=401, body="json"|"html"|"text"): an error answer whose body repeats
+  the request's Authorization header, as a careless proxy or API might; with body="json" the
+  ``error_message`` (and for 422 the ``detail``) carries it.
+- file only: ``truncate`` (fraction=0.5, framing="content_length"|"chunked"|"chunked_cut"|
+  "close"): only ``fraction`` of the body is sent; "content_length" promises all of it and
+  hangs up, "chunked" ends the short chunked body cleanly, "chunked_cut" hangs up without the
+  last chunk, "close" sends no length and closes after the short body (it looks complete);
+  ``empty_body`` (content_length=True): 200 with no body at all, with ``Content-Length: 0`` or
+  with no length and the connection closed; ``wrong_content_type``: an HTML sign-in page.
 """
 from __future__ import annotations
 
@@ -21,12 +36,16 @@ KINDS: dict[str, tuple[str, ...] | None] = {
     "slow": None,
     "malformed_json": None,
     "error_code_200": None,
+    "echo_token": None,
     "truncate": ("file",),
+    "empty_body": ("file",),
     "wrong_content_type": ("file",),
 }
 
 #: kinds that only make sense when a body is sent; a HEAD request leaves them for the next GET
-BODY_KINDS = ("truncate",)
+BODY_KINDS = ("truncate", "empty_body")
+TRUNCATE_FRAMINGS = ("content_length", "chunked", "chunked_cut", "close")
+ECHO_BODIES = ("json", "html", "text")
 
 
 @dataclass
@@ -68,6 +87,16 @@ class FaultBoard:
                 raise ValueError(f"fault {name}: must be a number >= 0 (got {params[name]!r})")
         if "fraction" in params and params["fraction"] > 1:
             raise ValueError(f"fault fraction: must be between 0 and 1 (got {params['fraction']!r})")
+        _check_choice(params, "framing", TRUNCATE_FRAMINGS)
+        _check_choice(params, "body", ECHO_BODIES)
+        if "status" in params and (isinstance(params["status"], bool)
+                                   or not isinstance(params["status"], int)
+                                   or not 400 <= params["status"] <= 599):
+            raise ValueError(f"fault status: must be an HTTP error status 400..599 "
+                             f"(got {params['status']!r})")
+        if "content_length" in params and not isinstance(params["content_length"], bool):
+            raise ValueError(f"fault content_length: must be true or false "
+                             f"(got {params['content_length']!r})")
         fault = Fault(route, kind, count, dict(params))
         with self._lock:
             self._faults.append(fault)
@@ -97,3 +126,8 @@ class FaultBoard:
     def __len__(self) -> int:
         with self._lock:
             return len(self._faults)
+
+
+def _check_choice(params: dict, name: str, choices: tuple[str, ...]) -> None:
+    if name in params and params[name] not in choices:
+        raise ValueError(f"fault {name}: must be one of {choices} (got {params[name]!r})")

@@ -2,6 +2,8 @@
 
 A separate origin like the real storage host: it needs no token (tests assert clients never
 send one here), serves byte ranges so downloads can resume, and streams from disk in chunks.
+Settings can make it slow (``file_bytes_per_second``), answer with a redirect
+(``file_redirect``), or serve a crafted file (``media``); file faults cut or empty the body.
 """
 from __future__ import annotations
 
@@ -10,9 +12,9 @@ import re
 import time
 from email.utils import formatdate
 
+from .faults import BODY_KINDS
 from .http_common import SandboxHandler
 from .jobs import COMPLETED
-from .faults import BODY_KINDS
 
 CHUNK_BYTES = 256 * 1024
 #: how long a file request waits for its clip to finish encoding
@@ -49,15 +51,33 @@ class FileHandler(SandboxHandler):
                 or match.group(2) != state.file_name(job)):
             self.send_bytes(404, b"Not Found", "text/plain")
             return
+        if job.settings.file_redirect is not None:
+            self.send_bytes(job.settings.file_redirect_status, b"", "text/plain",
+                            {"Location": job.settings.file_redirect})
+            return
+        if fault is not None and fault.kind == "empty_body":
+            self._send_empty(bool(fault.param("content_length", True)))
+            return
         try:
-            path = state.clips.get(state.clip_spec(job), timeout=CLIP_WAIT_SECONDS)
-        except (RuntimeError, TimeoutError) as exc:
+            path = state.result_file(job, timeout=CLIP_WAIT_SECONDS)
+        except (RuntimeError, TimeoutError, ValueError, OSError) as exc:
             self.send_bytes(500, f"Could not produce the file: {exc}".encode(), "text/plain")
             return
-        self._send_file(path, fault.param("fraction", 0.5)
-                        if fault is not None and fault.kind == "truncate" else None)
+        truncated = fault is not None and fault.kind == "truncate"
+        self._send_file(path, fault.param("fraction", 0.5) if truncated else None,
+                        fault.param("framing", "content_length") if truncated else None)
 
-    def _send_file(self, path, truncate_fraction: float | None) -> None:
+    def _send_empty(self, with_length: bool) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "video/mp4")
+        if with_length:
+            self.send_header("Content-Length", "0")
+        else:
+            self.send_header("Connection", "close")
+            self.close_connection = True
+        self.end_headers()
+
+    def _send_file(self, path, fraction: float | None, framing: str | None) -> None:
         size = os.path.getsize(path)
         start, end = 0, size - 1
         status = 200
@@ -72,7 +92,13 @@ class FileHandler(SandboxHandler):
         stat = os.stat(path)
         self.send_response(status)
         self.send_header("Content-Type", "video/mp4")
-        self.send_header("Content-Length", str(length))
+        if framing in (None, "content_length"):
+            self.send_header("Content-Length", str(length))
+        elif framing in ("chunked", "chunked_cut"):
+            self.send_header("Transfer-Encoding", "chunked")
+        else:                      # "close": the body ends when the connection does
+            self.send_header("Connection", "close")
+            self.close_connection = True
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("ETag", f'"{os.path.basename(path)[:-4]}-{stat.st_size}"')
         self.send_header("Last-Modified", formatdate(stat.st_mtime, usegmt=True))
@@ -81,21 +107,39 @@ class FileHandler(SandboxHandler):
         self.end_headers()
         if self.command == "HEAD":
             return
-        to_send = length if truncate_fraction is None else int(length * truncate_fraction)
+        to_send = length if fraction is None else int(length * fraction)
+        chunked = framing in ("chunked", "chunked_cut")
         try:
-            with open(path, "rb") as source:
-                source.seek(start)
-                while to_send > 0:
-                    chunk = source.read(min(CHUNK_BYTES, to_send))
-                    if not chunk:
-                        break
-                    self.wfile.write(chunk)
-                    to_send -= len(chunk)
+            self._copy(path, start, to_send, chunked)
+            if framing == "chunked":
+                self.wfile.write(b"0\r\n\r\n")   # a clean end: the short body looks whole
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
             return
-        if truncate_fraction is not None:
-            self.drop()   # Content-Length promised more: the client must notice the short body
+        if framing in ("content_length", "chunked_cut"):
+            self.drop()   # promised more than it sent: the client must notice the short body
+
+    def _copy(self, path, start: int, count: int, chunked: bool) -> None:
+        """Send ``count`` bytes of the file from ``start``, at most at the configured rate."""
+        began, sent = time.monotonic(), 0
+        with open(path, "rb") as source:
+            source.seek(start)
+            while sent < count:
+                rate = self.server.state.settings.file_bytes_per_second
+                piece = CHUNK_BYTES if rate is None else max(1024, min(CHUNK_BYTES,
+                                                                       int(rate / 20)))
+                chunk = source.read(min(piece, count - sent))
+                if not chunk:
+                    break
+                if chunked:
+                    self.wfile.write(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
+                else:
+                    self.wfile.write(chunk)
+                sent += len(chunk)
+                if rate is not None:
+                    ahead = began + sent / rate - time.monotonic()
+                    if ahead > 0:
+                        time.sleep(ahead)
 
     @staticmethod
     def _parse_range(header: str | None, size: int):

@@ -9,6 +9,7 @@ import socketserver
 import sys
 import threading
 import time
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import urlsplit
 
@@ -188,6 +189,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.send_api_error(503, 500001, "Service unavailable (sandbox fault)", headers=extra)
         elif kind == "malformed_json":
             self.send_bytes(200, b'{"request_id": "broken", "status": ', "application/json")
+        elif kind == "echo_token":
+            self.send_echoed_token(int(fault.param("status", 401)), fault.param("body", "json"))
         elif kind == "error_code_200":
             self.send_json(200, {"error_code": 500001,
                                  "error_message": "Internal error reported with HTTP 200 "
@@ -195,6 +198,38 @@ class SandboxHandler(BaseHTTPRequestHandler):
         else:
             return False
         return True
+
+    def send_echoed_token(self, status: int, body: str) -> None:
+        """An error answer that repeats the request's Authorization header in its body."""
+        echoed = self.headers.get("Authorization") or ""
+        reason = _reason(status)
+        if body == "html":
+            self.send_bytes(status, (f"<html><head><title>{status} {reason}</title></head><body>"
+                                     f"<center><h1>{status} {reason}</h1></center>"
+                                     f"<p>Request headers: Authorization: {echoed}</p>"
+                                     f"</body></html>").encode(), "text/html")
+        elif body == "text":
+            self.send_bytes(status, f"{status} {reason}\nAuthorization: {echoed}\n".encode(),
+                            "text/plain")
+        else:
+            code = _ECHO_CODES.get(status, 500001 if status >= 500 else status)
+            detail = None
+            if status == 422:
+                detail = [{"field": "Authorization", "message": f"{echoed} is not accepted"}]
+            self.send_api_error(status, code, f"{reason}: rejected Authorization '{echoed}'",
+                                detail)
+
+
+#: error_code of an echo_token JSON answer by HTTP status
+_ECHO_CODES = {400: 400001, 401: 400004, 402: 400002, 403: 403001, 404: 404001, 422: 422001,
+               429: 429}
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
 
 
 def _seconds(value) -> str:

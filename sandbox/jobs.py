@@ -49,6 +49,12 @@ class Job:
         return self.queue_end + self.settings.run_seconds
 
     @property
+    def cancelled_wall(self) -> float | None:
+        if self.cancelled_mono is None:
+            return None
+        return self.submitted_wall + (self.cancelled_mono - self.submitted_mono)
+
+    @property
     def finished_wall(self) -> float:
         return self.submitted_wall + self.settings.queue_seconds + self.settings.run_seconds
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .clip_store import ClipSpec, ClipStore
+from .crafted_media import CraftedMedia
 from .faults import FaultBoard
 from .jobs import Job, JobStore
 from .request_log import RequestLog
@@ -23,6 +24,7 @@ class SandboxState:
         self.log = RequestLog()
         self.jobs = JobStore()
         self.clips = ClipStore(Path(state_dir) / "clips")
+        self.crafted = CraftedMedia(Path(state_dir) / "crafted")
         self.verbose = verbose
         self.api_port: int | None = None
         self.files_port: int | None = None
@@ -34,7 +36,15 @@ class SandboxState:
 
     @staticmethod
     def clip_spec(job: Job) -> ClipSpec:
-        return ClipSpec.for_job(job.body, job.settings.resolution_scale)
+        settings = job.settings
+        return ClipSpec.for_job(job.body, settings.resolution_scale, settings.footage,
+                                settings.moov_position == "first")
+
+    def result_file(self, job: Job, timeout: float | None = None) -> Path:
+        """The file a finished job's URL serves: its clip, or the crafted file of ``media``."""
+        if job.settings.media != "clip":
+            return self.crafted.path(job.settings.media)
+        return self.clips.get(self.clip_spec(job), timeout=timeout)
 
     def reset(self) -> None:
         """Back to a fresh sandbox: no jobs, faults or log; constructor settings. Clips made so

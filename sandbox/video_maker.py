@@ -8,6 +8,10 @@ text is ever drawn. With sound, each shot has its own tone pitch so cuts are aud
 Speed matters (a 15 s 1080p clip must encode in well under a minute on two cores): the
 background and the shot text are drawn once per shot; per frame only a small timecode strip is
 drawn and pasted into a copy of that shot frame.
+
+``footage="realistic"`` draws the same labels over moving, textured, grainy pictures encoded at
+a bitrate like Kling's 1080p output (sandbox/realistic_footage.py), for benchmarks: decoding it
+costs what real footage costs. ``faststart=False`` leaves the mp4 index (moov) at the end.
 """
 from __future__ import annotations
 
@@ -19,7 +23,10 @@ from pathlib import Path
 
 import av
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
+
+from .frame_text import Layout, font, text_color, timecode_label
+from .realistic_footage import encoder_settings, realistic_frames
 
 SIZES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1440, 1440)}
 
@@ -41,6 +48,7 @@ AUDIO_RATE = 48000
 _AUDIO_LEVEL = 0.2
 _CRF = "23"
 _MAX_PROMPT_LINES = 6
+FOOTAGE = ("light", "realistic")
 
 
 def shot_color(index: int) -> tuple[int, int, int]:
@@ -70,12 +78,17 @@ def shot_frame_ranges(shots: list[tuple[str, int]], fps: int) -> list[range]:
 
 def make_clip(path, *, duration: int, aspect_ratio: str = "16:9", sound: bool = True,
               shots: list[tuple[str, int]] | None = None, resolution_scale: float = 1.0,
-              fps: int = 24, prompt: str = "") -> Path:
+              fps: int = 24, prompt: str = "", footage: str = "light",
+              faststart: bool = True) -> Path:
     """Write a ``duration`` second mp4 to ``path`` (atomically) and return its Path.
 
     ``shots`` is a list of (prompt, seconds) adding up to ``duration``; without it the clip is
-    one shot showing ``prompt``.
+    one shot showing ``prompt``. ``footage`` is "light" (flat shot colours: small, fast) or
+    "realistic" (texture, motion and grain at ~16 Mbit/s at 1080p); ``faststart`` puts the mp4
+    index (moov atom) before the media data, else after it.
     """
+    if footage not in FOOTAGE:
+        raise ValueError(f"footage: must be one of {FOOTAGE} (got {footage!r})")
     if not isinstance(duration, int) or isinstance(duration, bool) or duration < 1:
         raise ValueError(f"duration: must be a positive integer of seconds (got {duration!r})")
     if not isinstance(fps, int) or fps < 1:
@@ -91,7 +104,7 @@ def make_clip(path, *, duration: int, aspect_ratio: str = "16:9", sound: bool = 
     # same directory, so the final rename is atomic; dot-prefixed so nobody mistakes it for a clip
     tmp = path.with_name(f".{path.stem}.{uuid.uuid4().hex[:8]}.part")
     try:
-        _encode(tmp, shots, width, height, fps, sound)
+        _encode(tmp, shots, width, height, fps, sound, footage, faststart)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -99,154 +112,94 @@ def make_clip(path, *, duration: int, aspect_ratio: str = "16:9", sound: bool = 
     return path
 
 
-# --- drawing -----------------------------------------------------------------------------------
+# --- light footage ------------------------------------------------------------------------------
 
-_font_cache: dict[int, ImageFont.ImageFont] = {}
-
-
-def _font(size: int) -> ImageFont.ImageFont:
-    size = max(6, int(size))
-    if size not in _font_cache:
-        try:
-            _font_cache[size] = ImageFont.truetype("DejaVuSans.ttf", size)
-        except OSError:
-            # Pillow >= 10.1 ships a scalable default font
-            _font_cache[size] = ImageFont.load_default(size=size)
-    return _font_cache[size]
-
-
-def _text_color(background: tuple[int, int, int]) -> tuple[int, int, int]:
-    luma = 0.299 * background[0] + 0.587 * background[1] + 0.114 * background[2]
-    return (0, 0, 0) if luma > 140 else (255, 255, 255)
-
-
-class _Layout:
-    """Where text goes. The margin keeps every corner's 16x16 macroblock free of text, so a
-    corner pixel is the pure shot colour."""
-
-    def __init__(self, width: int, height: int):
-        short = min(width, height)
-        self.margin = max(16, int(short * 0.08)) // 2 * 2
-        self.title_size = max(6, int(short * 0.09))
-        self.body_size = max(6, int(short * 0.045))
-        self.time_size = max(6, int(short * 0.06))
-        self.width, self.height = width, height
-        # the timecode strip sits at the bottom, inside the margins; even offsets and sizes keep
-        # it aligned to chroma pixels
-        self.time_h = (int(self.time_size * 1.4) + 1) // 2 * 2
-        self.time_w = (width - 2 * self.margin) // 2 * 2
-        self.time_y = (height - self.margin - self.time_h) // 2 * 2
-        self.time_x = self.margin
-
-
-def _wrap(text: str, font, max_width: float, max_lines: int) -> list[str]:
-    """Greedy word wrap by measured width; the last line ends in an ellipsis when cut short."""
-    lines: list[str] = []
-    current = ""
-    for word in text.split(" "):
-        candidate = f"{current} {word}" if current else word
-        if font.getlength(candidate) <= max_width or not current:
-            current = candidate
-            continue
-        lines.append(current)
-        current = word
-        if len(lines) == max_lines:
-            break
-    else:
-        lines.append(current)
-    lines = lines[:max_lines]
-    truncated = sum(len(line) + 1 for line in lines) < len(text) + 1
-    if truncated:
-        last = lines[-1]
-        while last and font.getlength(last + "…") > max_width:
-            last = last[:-1]
-        lines[-1] = last.rstrip() + "…"
-    # a single word wider than the frame: cut it by characters
-    return [line if font.getlength(line) <= max_width else _cut(line, font, max_width)
-            for line in lines]
-
-
-def _cut(line: str, font, max_width: float) -> str:
-    while len(line) > 1 and font.getlength(line + "…") > max_width:
-        line = line[:-1]
-    return line + "…"
-
-
-def _shot_background(layout: _Layout, index: int, count: int, prompt: str) -> np.ndarray:
+def _shot_background(layout: Layout, index: int, count: int, prompt: str) -> np.ndarray:
     color = shot_color(index)
-    ink = _text_color(color)
+    ink = text_color(color)
     image = Image.new("RGB", (layout.width, layout.height), color)
     draw = ImageDraw.Draw(image)
     x, y = layout.margin, layout.margin
-    draw.text((x, y), f"SHOT {index + 1}/{count}", fill=ink, font=_font(layout.title_size))
+    draw.text((x, y), f"SHOT {index + 1}/{count}", fill=ink, font=font(layout.title_size))
     y += int(layout.title_size * 1.4)
-
-    body_font = _font(layout.body_size)
-    room_lines = max(1, (layout.time_y - y) // int(layout.body_size * 1.3))
-    lines = _wrap(" ".join(prompt.split()) or "(no prompt)", body_font,
-                  layout.width - 2 * layout.margin, min(_MAX_PROMPT_LINES, room_lines))
-    for line in lines:
-        draw.text((x, y), line, fill=ink, font=body_font)
+    for line in layout.prompt_lines(prompt, y, _MAX_PROMPT_LINES):
+        draw.text((x, y), line, fill=ink, font=font(layout.body_size))
         y += int(layout.body_size * 1.3)
     return np.asarray(image, dtype=np.uint8).copy()
 
 
-def _timecode_strip(layout: _Layout, color, frame_index: int, fps: int) -> np.ndarray:
-    seconds = frame_index / fps
-    minutes, secs = divmod(seconds, 60)
-    label = f"t={int(minutes):02d}:{secs:05.2f} frame {frame_index}"
+def _timecode_strip(layout: Layout, color, frame_index: int, fps: int) -> np.ndarray:
     strip = Image.new("RGB", (layout.time_w, layout.time_h), color)
-    ImageDraw.Draw(strip).text((0, 0), label, fill=_text_color(color), font=_font(layout.time_size))
+    ImageDraw.Draw(strip).text((0, 0), timecode_label(frame_index, fps), fill=text_color(color),
+                               font=font(layout.time_size))
     return np.asarray(strip, dtype=np.uint8)
+
+
+def _light_frames(shots, ranges, width: int, height: int, fps: int):
+    """(frame_index, av.VideoFrame) of flat-colour labelled frames."""
+    layout = Layout(width, height)
+    for shot_index, ((text, _), frames) in enumerate(zip(shots, ranges)):
+        base = _shot_background(layout, shot_index, len(shots), text)
+        color = shot_color(shot_index)
+        y0, x0 = layout.time_y, layout.time_x
+        for frame_index in frames:
+            pixels = base.copy()
+            pixels[y0:y0 + layout.time_h, x0:x0 + layout.time_w] = _timecode_strip(
+                layout, color, frame_index, fps)
+            yield frame_index, av.VideoFrame.from_ndarray(pixels, format="rgb24")
 
 
 # --- encoding ----------------------------------------------------------------------------------
 
-def _tone(frequency: float, start_sample: int, count: int) -> np.ndarray:
+def _tone(frequency: float, start_sample: int, count: int, noise: float = 0.0) -> np.ndarray:
     t = (np.arange(start_sample, start_sample + count, dtype=np.float64)) / AUDIO_RATE
-    mono = (_AUDIO_LEVEL * np.sin(2 * math.pi * frequency * t)).astype(np.float32)
-    return np.vstack([mono, mono])  # planar stereo (fltp)
+    mono = _AUDIO_LEVEL * np.sin(2 * math.pi * frequency * t)
+    if noise:   # like a real soundtrack: the AAC encoder has something to spend bits on
+        mono = mono + np.random.default_rng(start_sample).normal(0.0, noise, count)
+    return np.vstack([mono, mono]).astype(np.float32)  # planar stereo (fltp)
 
 
-def _encode(target: Path, shots, width: int, height: int, fps: int, sound: bool) -> None:
-    layout = _Layout(width, height)
+def _encode(target: Path, shots, width: int, height: int, fps: int, sound: bool,
+            footage: str, faststart: bool) -> None:
     ranges = shot_frame_ranges(shots, fps)
-    with av.open(str(target), mode="w", format="mp4", options={"movflags": "+faststart"}) as out:
+    options = {"movflags": "+faststart"} if faststart else {}
+    with av.open(str(target), mode="w", format="mp4", options=options) as out:
         video = out.add_stream("libx264", rate=fps)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
-        # a keyframe every second keeps seeking cheap for decoders
-        video.options = {"preset": "ultrafast", "crf": _CRF, "g": str(fps)}
+        if footage == "realistic":
+            bit_rate, video.options = encoder_settings(width, height, fps)
+            video.bit_rate = bit_rate
+            frames = realistic_frames(shots, ranges, width, height, fps, shot_color)
+        else:
+            # a keyframe every second keeps seeking cheap for decoders
+            video.options = {"preset": "ultrafast", "crf": _CRF, "g": str(fps)}
+            frames = _light_frames(shots, ranges, width, height, fps)
         video.codec_context.time_base = Fraction(1, fps)
         audio = None
         if sound:
             audio = out.add_stream("aac", rate=AUDIO_RATE, layout="stereo")
+        noise = 0.05 if footage == "realistic" else 0.0
         audio_done = 0
+        shot_of = {i: k for k, frames_ in enumerate(ranges) for i in frames_}
 
-        for shot_index, ((text, _), frames) in enumerate(zip(shots, ranges)):
-            base = _shot_background(layout, shot_index, len(shots), text)
-            color = shot_color(shot_index)
-            y0, x0 = layout.time_y, layout.time_x
-            for frame_index in frames:
-                pixels = base.copy()
-                pixels[y0:y0 + layout.time_h, x0:x0 + layout.time_w] = _timecode_strip(
-                    layout, color, frame_index, fps)
-                frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
-                frame.pts = frame_index
-                frame.time_base = Fraction(1, fps)
-                for packet in video.encode(frame):
+        for frame_index, frame in frames:
+            frame.pts = frame_index
+            frame.time_base = Fraction(1, fps)
+            for packet in video.encode(frame):
+                out.mux(packet)
+            if audio is not None:
+                # audio up to the end of this frame, interleaved with video for streaming
+                until = (frame_index + 1) * AUDIO_RATE // fps
+                tone = SHOT_TONES_HZ[shot_of[frame_index] % len(SHOT_TONES_HZ)]
+                chunk = av.AudioFrame.from_ndarray(_tone(tone, audio_done, until - audio_done,
+                                                         noise),
+                                                   format="fltp", layout="stereo")
+                chunk.sample_rate = AUDIO_RATE
+                chunk.pts = audio_done
+                chunk.time_base = Fraction(1, AUDIO_RATE)
+                audio_done = until
+                for packet in audio.encode(chunk):
                     out.mux(packet)
-                if audio is not None:
-                    # audio up to the end of this frame, interleaved with video for streaming
-                    until = (frame_index + 1) * AUDIO_RATE // fps
-                    samples = _tone(SHOT_TONES_HZ[shot_index % len(SHOT_TONES_HZ)],
-                                    audio_done, until - audio_done)
-                    chunk = av.AudioFrame.from_ndarray(samples, format="fltp", layout="stereo")
-                    chunk.sample_rate = AUDIO_RATE
-                    chunk.pts = audio_done
-                    chunk.time_base = Fraction(1, AUDIO_RATE)
-                    audio_done = until
-                    for packet in audio.encode(chunk):
-                        out.mux(packet)
         for packet in video.encode(None):
             out.mux(packet)
         if audio is not None:

@@ -70,21 +70,32 @@ def test_settle_records_the_outcome_only_for_the_request_it_names(tmp_path):
     assert settled.state == "completed" and journal.read(KEY).video_url == "https://files/x.mp4"
 
 
-@pytest.mark.parametrize("content", [b"", b"{\"fingerprint\": \"ab", b"\xff\xfe garbage", b"[1, 2]",
-                                     json.dumps({"fingerprint": KEY, "state": "submitted"}).encode(),
-                                     json.dumps({"fingerprint": "cd" * 32, "state": "failed"}).encode(),
-                                     json.dumps({"fingerprint": KEY, "state": "paused"}).encode()])
-def test_an_unreadable_entry_is_set_aside_with_a_warning_not_a_crash(tmp_path, caplog, content):
+DAMAGED = [b"", b"{\"fingerprint\": \"ab", b"\xff\xfe garbage", b"[1, 2]", b"[" * 100_000 + b"]" * 100_000,
+           json.dumps({"fingerprint": KEY, "state": "submitted"}).encode(),
+           json.dumps({"fingerprint": "cd" * 32, "state": "failed"}).encode(),
+           json.dumps({"fingerprint": KEY, "state": "paused"}).encode(),
+           json.dumps({"fingerprint": KEY, "state": "submitted", "request_id": 123}).encode(),
+           json.dumps({"fingerprint": KEY, "state": "submitting", "created_at": 1e300}).encode(),
+           json.dumps({"fingerprint": KEY, "state": "completed", "request_id": "r", "body": [1]}).encode()]
+
+
+@pytest.mark.parametrize("content", DAMAGED, ids=range(len(DAMAGED)))
+def test_a_damaged_record_is_an_error_naming_the_file_never_taken_as_none(tmp_path, content):
     journal = Journal(tmp_path)
     journal.path(KEY).write_bytes(content)
-    with caplog.at_level(logging.WARNING, logger="runcomfy_kling3"):
-        assert journal.read(KEY) is None
-    assert KEY[:12] in caplog.text and "ignoring" in caplog.text
-    assert not journal.path(KEY).exists()
-    kept = list(tmp_path.glob(f"{KEY}.json.unreadable-*"))
-    assert len(kept) == 1 and kept[0].read_bytes() == content  # kept for a person to inspect
-    journal.write(entry("submitted", "req-1"))
-    assert journal.read(KEY).request_id == "req-1"
+    with pytest.raises(errors.StateFileError) as info:
+        journal.read(KEY)
+    text = str(info.value)
+    assert str(journal.path(KEY)) in text and "change the seed" in text and "request history" in text
+    assert journal.path(KEY).read_bytes() == content  # left in place for a person to check
+    assert list(journal.entries()) == []  # tools skip it
+
+
+def test_a_folder_in_place_of_a_record_is_an_error_naming_it(tmp_path):
+    journal = Journal(tmp_path)
+    journal.path(KEY).mkdir()
+    with pytest.raises(errors.StateFileError, match="cannot be read"):
+        journal.read(KEY)
 
 
 # --- kills at any moment ---------------------------------------------------------------------------
@@ -129,8 +140,7 @@ def test_killing_the_writer_at_random_moments_never_leaves_a_broken_or_older_ent
         assert got.state in ("submitting", "submitted", "completed") and number > newest
         assert len(got.body["prompt"]) == 100_000 + number % 1000
         newest = number
-    assert "ignoring" not in caplog.text
-    assert not list(folder.glob("*.unreadable-*"))
+    assert "cannot be used" not in caplog.text
 
 
 # --- the lock ----------------------------------------------------------------------------------------

@@ -109,6 +109,23 @@ def test_failed_or_cancelled_cost_nothing_so_the_next_run_submits(tmp_path, sand
     assert only_entry(pipeline).state == "completed"
 
 
+@pytest.mark.parametrize("damage", [b"", b'{"fingerprint": "ab', b"\x00garbage", b"[]",
+                                    b'{"state": "submitted", "request_id": 123}', "folder"])
+def test_a_damaged_record_for_these_inputs_never_leads_to_a_submit(tmp_path, sandbox, damage):
+    pipeline = make_pipeline(tmp_path, sandbox)
+    path = pipeline.state.journal().path(seed_entry(pipeline, sandbox, "submitted", request_id="r").fingerprint)
+    path.unlink()
+    if damage == "folder":
+        path.mkdir()
+    else:
+        path.write_bytes(damage)
+    with pytest.raises(errors.StateFileError) as info:
+        generate(pipeline, sandbox)
+    assert str(path) in str(info.value) and "change the seed" in str(info.value)
+    assert api_calls(sandbox) == []
+    assert generate(pipeline, sandbox, seed=2).video.request_id  # the way out: another seed
+
+
 # --- both outcomes of a submit -------------------------------------------------------------------
 
 def test_a_refused_submit_leaves_no_record_so_the_next_run_may_submit(tmp_path, sandbox):

@@ -12,8 +12,9 @@ Each file moves through these states:
     cancelled   the job was cancelled while queued (nothing to recover, not billed)
 
 Every write is atomic and durable (``files.atomic_write``): a crash at any moment leaves the old
-or the new version, never a mix. A file that still does not parse (edited or truncated by
-something else) is moved aside with a warning and treated as missing.
+or the new version, never a mix. A record that still cannot be read (truncated or edited by
+something else, wrong types, a folder in its place) is never taken as "no record": it may stand
+for a paid job, so ``read`` raises ``StateFileError`` naming the file and the way out.
 
 ``lock(fingerprint)`` is a lock file per fingerprint shared by every process using the folder
 (``files.FileLock``); the operating system releases it when its holder dies, so a killed ComfyUI
@@ -26,12 +27,14 @@ import dataclasses
 import hashlib
 import json
 import logging
+import math
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import RECOVERY_NODE, StateFileError
 from .files import FileLock, atomic_write, fsync_directory, remove_stale_temp_files
 
 log = logging.getLogger("runcomfy_kling3")
@@ -44,6 +47,9 @@ STATES = (SUBMITTING, SUBMITTED, COMPLETED, FAILED, CANCELLED)
 ATTACHABLE_STATES = (SUBMITTED, COMPLETED)
 #: temporary files of writers that died are swept once they are this old
 STALE_TEMP_S = 600.0
+#: a record is a few hundred bytes; anything far larger is not one of ours
+MAX_RECORD_BYTES = 1024 * 1024
+_TEXT_FIELDS = ("model_id", "request_id", "api_base", "video_url", "error")
 
 
 def fingerprint(model_id: str, body: dict, seed: object = None, api_base: str | None = None) -> str:
@@ -76,14 +82,24 @@ class JournalEntry:
     def from_json(cls, data: object, expected_fingerprint: str) -> "JournalEntry":
         """The entry, or ``ValueError`` saying what is wrong with ``data``."""
         if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
+            raise ValueError(f"a JSON {type(data).__name__} instead of an object")
         if data.get("fingerprint") != expected_fingerprint:
             raise ValueError("its fingerprint does not match its file name")
         if data.get("state") not in STATES:
-            raise ValueError(f"unknown state {data.get('state')!r}")
+            raise ValueError(f"unknown state {str(data.get('state'))[:40]!r}")
+        for name in _TEXT_FIELDS:
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise ValueError(f"{name} is a {type(data[name]).__name__}, not text")
         request_id = data.get("request_id")
-        if data["state"] in ATTACHABLE_STATES and (not isinstance(request_id, str) or not request_id):
+        if data["state"] in ATTACHABLE_STATES and not request_id:
             raise ValueError(f"state {data['state']!r} without a request id")
+        for name in ("created_at", "updated_at", "cost_usd"):
+            value = data.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                      or not math.isfinite(value) or abs(value) > 1e12):
+                raise ValueError(f"{name} is not a plausible number")
+        if data.get("body") is not None and not isinstance(data["body"], dict):
+            raise ValueError("body is not an object")
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
@@ -104,35 +120,44 @@ class Journal:
 
     # --- reading ------------------------------------------------------------------------------
     def read(self, key: str) -> JournalEntry | None:
-        """The entry for ``key``; None when there is none (or it was unreadable and moved aside)."""
+        """The entry for ``key``, None when there is none; ``StateFileError`` when a record is
+        there but cannot be read (it may stand for a paid job, so it never counts as none)."""
         path = self.path(key)
         try:
-            raw = path.read_bytes()
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_RECORD_BYTES + 1)
         except FileNotFoundError:
             return None
+        except OSError as exc:  # a folder in its place, no permission, an I/O error
+            raise self.damaged(path, f"it cannot be read ({type(exc).__name__}: {exc.strerror or exc})") from None
         try:
+            if len(raw) > MAX_RECORD_BYTES:
+                raise ValueError(f"it is over {MAX_RECORD_BYTES // 1024} KiB")
             return JournalEntry.from_json(json.loads(raw.decode("utf-8")), key)
-        except (ValueError, TypeError, UnicodeDecodeError) as exc:
-            self._set_aside(path, str(exc))
-            return None
+        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
+            reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
+            raise self.damaged(path, f"it is damaged ({reason})") from None
+
+    def damaged(self, path: Path, why: str) -> StateFileError:
+        return StateFileError(
+            f"The journal record {path} of an earlier run with exactly these inputs cannot be used: "
+            f"{why}. It may stand for a job that was submitted and charged, so nothing was submitted",
+            hint=(f"Look for that job in your RunComfy request history: if it is there, give its request "
+                  f"id to the '{RECOVERY_NODE}' node; either way, change the seed to generate anew, or "
+                  f"remove {path.name} from that folder once you have checked"))
 
     def entries(self) -> Iterator[JournalEntry]:
-        """Every readable entry (for tools and tests; unreadable files are skipped)."""
+        """Every readable entry (for tools and tests; unreadable records are logged and skipped)."""
         if not self.directory.is_dir():
             return
         for path in sorted(self.directory.glob("*.json")):
-            entry = self.read(path.stem)
+            try:
+                entry = self.read(path.stem)
+            except StateFileError as exc:
+                log.warning("RunComfy journal: %s", exc.reason)
+                continue
             if entry is not None:
                 yield entry
-
-    def _set_aside(self, path: Path, why: str) -> None:
-        aside = path.with_name(f"{path.name}.unreadable-{int(time.time())}")
-        try:
-            os.replace(path, aside)
-            where = f"moved to {aside.name}"
-        except OSError as exc:
-            where = f"could not be moved aside ({exc})"
-        log.warning("RunComfy journal: ignoring %s (%s); it was %s", path.name, why, where)
 
     # --- writing ------------------------------------------------------------------------------
     def write(self, entry: JournalEntry) -> None:
