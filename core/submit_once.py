@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, TypeVar
 
 from .api.client import RunComfyClient
-from .errors import (ConfigurationError, JobCancelledError, JobFailedError, RECOVERY_NODE,
+from .errors import (JobCancelledError, JobFailedError, RECOVERY_NODE,
                      RunComfyError, StateFileError, StoppedError, SubmissionOutcomeUnknownError)
 from .status import Phase, Progress
 from .store.journal import (ATTACHABLE_STATES, CANCELLED, COMPLETED, FAILED, SUBMITTED, SUBMITTING,
@@ -104,8 +104,9 @@ def _submit_recorded(client: RunComfyClient, journal: Journal, new: JournalEntry
     try:
         journal.write(new)
     except OSError as exc:
-        raise ConfigurationError(
-            f"Cannot write the request journal in {journal.directory}: {exc}",
+        raise StateFileError(
+            f"Cannot write the request journal in {journal.directory} ({type(exc).__name__}: "
+            f"{exc.strerror or exc})",
             hint="Nothing was submitted: without the journal a restart could pay for this video "
                  "twice. Make that folder writable (or set RUNCOMFY_KLING3_HOME outside ComfyUI)") from None
     progress.phase = Phase.SUBMITTING

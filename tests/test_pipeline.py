@@ -129,3 +129,19 @@ def test_stopping_a_fetch_leaves_the_job_running(tmp_path, sandbox):
                        should_stop=stop.is_set)
     assert sandbox.job(request_id)["status"] != "cancelled"
     assert not [r for r in api_calls(sandbox) if r.path.endswith("/cancel")]
+
+
+@pytest.mark.parametrize("damage", [b"[" * 100_000, b'{"durations": {"3": [{"generating_s": 1e300}]}}',
+                                    b"\xff garbage", "folder"])
+def test_a_damaged_timing_record_never_blocks_a_generation(tmp_path, sandbox, damage):
+    pipeline = make_pipeline(tmp_path, sandbox)
+    path = pipeline.state.timings().path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if damage == "folder":
+        path.mkdir()
+    else:
+        path.write_bytes(damage)
+    assert pipeline.generation_eta(3) is None
+    assert generate(pipeline, sandbox).clip.frames.frame_count == FRAMES_OF_3S
+    if damage != "folder":  # rewritten with the new sample
+        assert 0 < pipeline.generation_eta(3) < 10

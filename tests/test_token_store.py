@@ -126,14 +126,27 @@ def test_repr_shows_no_token(tmp_path):
     assert TOKEN not in repr(store) and TOKEN[-4:] not in repr(store)
 
 
+@pytest.mark.parametrize("damage", ["folder", b"\xff\xfe\x00 not utf-8", b"x" * 100_000])
+def test_a_damaged_token_file_is_an_error_naming_it_not_a_silent_switch_of_account(tmp_path, damage):
+    store = TokenStore(tmp_path / "api_token")
+    if damage == "folder":
+        store.path.mkdir()
+    else:
+        store.path.write_bytes(damage)
+    with pytest.raises(errors.StateFileError) as info:
+        store.load()
+    assert str(store.path) in str(info.value) and "Save the key again" in str(info.value)
+
+
 @posix_only
-def test_unreadable_file_counts_as_not_saved(tmp_path):
+def test_unreadable_file_is_an_error_naming_it(tmp_path):
     store = TokenStore(tmp_path / "api_token")
     store.save(TOKEN)
     os.chmod(store.path, 0)
     try:
         if os.geteuid() != 0:
-            assert store.load() is None
+            with pytest.raises(errors.StateFileError, match="cannot be read"):
+                store.load()
         else:
             # Root reads any file, so read it as an unprivileged user (the effective uid, for
             # this one call) from a folder that user owns: the check still meets a file it
@@ -149,10 +162,11 @@ def test_unreadable_file_counts_as_not_saved(tmp_path):
                 os.seteuid(nobody)
                 try:
                     denied = not os.access(theirs.path, os.R_OK, effective_ids=True)
-                    loaded = theirs.load()
+                    with pytest.raises(errors.StateFileError, match="cannot be read"):
+                        theirs.load()
                 finally:
                     os.seteuid(0)
-                assert denied and loaded is None
+                assert denied
             finally:
                 shutil.rmtree(folder, ignore_errors=True)
     finally:

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Iterator
 
+from ..errors import StoppedError
 from .files import FileLock, atomic_write
 
 log = logging.getLogger("runcomfy_kling3")
@@ -26,6 +27,10 @@ FORMAT_VERSION = 1
 #: a stuck lock holder must not stall a finished generation: after this long, write anyway
 #: (the worst case is one lost sample)
 LOCK_TIMEOUT_S = 5.0
+#: a sample past this is not a generation time (a damaged or edited file)
+MAX_SECONDS = 24 * 3600.0
+#: 20 samples for each of 13 durations fit in a few KiB
+MAX_FILE_BYTES = 256 * 1024
 
 
 class GenerationTimes:
@@ -55,8 +60,9 @@ class GenerationTimes:
                 samples.append(sample)
                 del samples[:-KEEP_PER_DURATION]
                 self._write(data)
-        except OSError as exc:
-            log.warning("RunComfy: could not save the generation time to %s (%s)", self.path, exc)
+        except (OSError, StoppedError) as exc:  # a full disk, a folder in its place: one sample lost
+            log.warning("RunComfy: could not save the generation time to %s (%s); remove that file if "
+                        "this repeats", self.path, type(exc).__name__)
 
     def estimate(self, duration_s: int) -> float | None:
         """Typical generating seconds (median) for this duration, or ``None`` with no history."""
@@ -72,11 +78,17 @@ class GenerationTimes:
     def _read(self) -> dict:
         """The stored data; an empty history when the file is missing or damaged."""
         try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
+            with open(self.path, "rb") as handle:
+                text = handle.read(MAX_FILE_BYTES + 1)
+            if len(text) > MAX_FILE_BYTES:
+                raise ValueError(f"over {MAX_FILE_BYTES // 1024} KiB")
+            raw = json.loads(text.decode("utf-8"))
         except FileNotFoundError:
             raw = None
-        except (OSError, ValueError) as exc:
-            log.warning("RunComfy: ignoring unreadable generation times in %s (%s)", self.path, exc)
+        except (OSError, ValueError, RecursionError) as exc:
+            # only the time-left estimate depends on it: never block a generation for it
+            log.warning("RunComfy: ignoring unreadable generation times in %s (%s); it is rewritten "
+                        "with the next generation", self.path, type(exc).__name__)
             raw = None
         durations: dict[str, list[dict]] = {}
         if isinstance(raw, dict) and isinstance(raw.get("durations"), dict):
@@ -98,5 +110,6 @@ class GenerationTimes:
 
 
 def _positive(value: object) -> bool:
+    """A plausible number of seconds: over 0 and under a day."""
     return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value) and value > 0)
+            and math.isfinite(value) and 0 < value < MAX_SECONDS)

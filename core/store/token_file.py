@@ -13,7 +13,7 @@ import logging
 import os
 import stat
 from pathlib import Path
-from ..errors import InvalidInputError
+from ..errors import InvalidInputError, StateFileError
 from ..redaction import mask
 from .files import atomic_write, fsync_directory
 
@@ -56,16 +56,23 @@ class TokenStore:
         return f"TokenStore({str(self.path)!r})"
 
     def load(self) -> str | None:
-        """The saved token, or ``None`` when there is none (or it cannot be read)."""
+        """The saved token, or ``None`` when none is saved. A file that is there but cannot be
+        read is ``StateFileError``: quietly falling back to an environment variable could run
+        the user's jobs on another account."""
         try:
             info = self.path.stat()
-            text = self.path.read_text(encoding="utf-8")
+            with open(self.path, "rb") as handle:
+                raw = handle.read(MAX_TOKEN_CHARS * 4 + 2)
+            text = raw.decode("utf-8")
+            if len(text.strip()) > MAX_TOKEN_CHARS:
+                raise ValueError(f"over {MAX_TOKEN_CHARS} characters")
         except FileNotFoundError:
             return None
-        except OSError as exc:
-            log.warning("RunComfy: the saved API token in %s cannot be read (%s); using the "
-                        "environment instead", self.path, type(exc).__name__)
-            return None
+        except (OSError, ValueError) as exc:
+            raise StateFileError(
+                f"The API token saved in {self.path} cannot be read ({type(exc).__name__})",
+                hint="Save the key again in ComfyUI's settings (RunComfy), or remove that file to use "
+                     "the RUNCOMFY_API_TOKEN environment variable; nothing was sent") from None
         if _POSIX and info.st_mode & 0o077:
             # Someone loosened it (a copy, a backup restore): close it again rather than refuse.
             self._chmod(self.path, FILE_MODE)
