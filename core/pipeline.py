@@ -27,7 +27,7 @@ from .kling.request import EXPECTED_FPS, MODEL_ID, OUTPUT_SIZES, TextToVideoRequ
 from .media.decode import DecodedClip, decode_clip
 from .media.download import download_file
 from .media.memory import check_memory
-from .media.probe import VideoInfo
+from .media.probe import VideoInfo, verify_video
 from .media.selection import FrameSelection, selected_count
 from .status import Phase, Progress
 from .store.folder import StateFolder
@@ -94,14 +94,16 @@ class Pipeline:
         with stopping.scope(should_stop), RunComfyClient(settings) as client:
             journal, cache = self.state.journal(), self.state.results()
             attachment = submit_or_attach(client, journal, MODEL_ID, request.to_body(), seed,
-                                          progress=progress, is_cached=lambda rid: cache.get(rid) is not None)
+                                          progress=progress, is_cached=lambda rid: cache.get(rid) is not None,
+                                          estimate_usd=request.estimated_cost_usd())
             video = self.cached(attachment.request_id) if attachment.cached else None
             if video is None:
                 video = finish_recorded(
                     journal, attachment,
                     lambda: self._wait_and_download(client, cache, attachment.request_id, progress,
                                                     known_completed=attachment.known_completed),
-                    lambda done: {"video_url": done.video_url or None, "cost_usd": done.cost_usd})
+                    lambda done: {"video_url": done.video_url or None, "cost_usd": done.cost_usd,
+                                  "video_path": str(done.path)})
             if video.generating_s:
                 self.state.timings().record(request.duration, video.generating_s)
             return self._decode(video, selection, progress)
@@ -149,7 +151,10 @@ class Pipeline:
         dest = cache.prepare(request_id, result.video_url, result.cost_usd)
         limit = {} if self.max_download_bytes is None else {"max_bytes": self.max_download_bytes}
         try:
-            download_file(result.video_url, dest, progress=progress.on_fraction, request_id=request_id, **limit)
+            download_file(result.video_url, dest, progress=progress.on_fraction, request_id=request_id,
+                          api_base=client.settings.base_url,
+                          # checked before it is cached: a body cut short unannounced is fetched again
+                          verify=lambda path: verify_video(path, name=dest.name), **limit)
         except RunComfyError as exc:
             raise exc.with_request_id(request_id)
         saved = cache.commit(request_id, pin=True)

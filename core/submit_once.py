@@ -44,8 +44,12 @@ class Attachment:
 
 
 def submit_or_attach(client: RunComfyClient, journal: Journal, model_id: str, body: dict, seed: object, *,
-                     progress: Progress, is_cached: Callable[[str], bool]) -> Attachment:
-    """The request to wait for: an earlier one with the same fingerprint, or a new submission."""
+                     progress: Progress, is_cached: Callable[[str], bool], estimate_usd: float | None = None,
+                     spend_check: Callable | None = None) -> Attachment:
+    """The request to wait for: an earlier one with the same fingerprint, or a new submission.
+
+    ``spend_check(connection, estimate_usd)`` runs in the same database transaction that records
+    the submission (the spend guard: check and reservation under one lock across processes)."""
     api_base = client.settings.base_url
     key = fingerprint(model_id, body, seed, api_base)
     known = _known(key, journal.read(key), is_cached)
@@ -65,8 +69,9 @@ def submit_or_attach(client: RunComfyClient, journal: Journal, model_id: str, bo
             return known
         now = time.time()
         new = JournalEntry(key, SUBMITTING, model_id, seed=seed, api_base=api_base, body=body,
-                           created_at=now, updated_at=now)
-        request_id = _submit_recorded(client, journal, new, entry, progress)
+                           estimate_usd=estimate_usd, created_at=now, updated_at=now)
+        check = None if spend_check is None else (lambda db: spend_check(db, estimate_usd))
+        request_id = _submit_recorded(client, journal, new, check, progress)
     return Attachment(key, request_id, submitted=True)
 
 
@@ -99,16 +104,9 @@ def _known(key: str, entry: JournalEntry | None, is_cached: Callable[[str], bool
 
 
 def _submit_recorded(client: RunComfyClient, journal: Journal, new: JournalEntry,
-                     previous: JournalEntry | None, progress: Progress) -> str:
+                     check: Callable | None, progress: Progress) -> str:
     """Submit with the journal written before and after; return the request id."""
-    try:
-        journal.write(new)
-    except OSError as exc:
-        raise StateFileError(
-            f"Cannot write the request journal in {journal.directory} ({type(exc).__name__}: "
-            f"{exc.strerror or exc})",
-            hint="Nothing was submitted: without the journal a restart could pay for this video "
-                 "twice. Make that folder writable (or set RUNCOMFY_KLING3_HOME outside ComfyUI)") from None
+    journal.begin(new, check)  # StateFileError (names the file) when it cannot be written
     progress.phase = Phase.SUBMITTING
     try:
         request_id = client.submit(new.model_id, new.body).request_id
@@ -116,20 +114,17 @@ def _submit_recorded(client: RunComfyClient, journal: Journal, new: JournalEntry
         raise  # "submitting" stays: a job may exist, the next run must not submit blindly
     except RunComfyError:
         # The API answered with an error, or was never reached: no job was created.
-        if previous is None:
-            journal.remove(new.fingerprint)
-        else:
-            journal.write(previous)
+        journal.abandon(new.fingerprint)
         raise
     progress.request_id = request_id  # so even a failing journal write reports the id
     try:
-        journal.write(new.moved_to(SUBMITTED, request_id=request_id))
-    except OSError as exc:  # a full disk: the job exists and is paid, the record says "submitting"
+        journal.settle(new.fingerprint, request_id, SUBMITTED)
+    except StateFileError as exc:  # a full disk: the job exists and is paid, the record says "submitting"
         raise StateFileError(
-            f"The job was submitted, but the journal {journal.path(new.fingerprint)} could not record its "
-            f"request id ({type(exc).__name__}: {exc.strerror or exc})", request_id=request_id,
-            hint="Free disk space in that folder; the next run with these inputs will then refuse to "
-                 "submit again until you recover the job") from None
+            f"The job was submitted, but the journal could not record its request id: {exc.reason}",
+            request_id=request_id,
+            hint="Free disk space there; the next run with these inputs will then refuse to submit again "
+                 "until you recover the job") from None
     progress.submitted(request_id)
     return request_id
 
@@ -148,4 +143,4 @@ def unknown_outcome(entry: JournalEntry, journal: Journal) -> SubmissionOutcomeU
         f"{when}, before RunComfy's answer was saved, so a job may have been created and charged",
         hint=(f"Nothing was submitted now. Look for that job in your RunComfy request history: if it is "
               f"there, give its request id to the '{RECOVERY_NODE}' node; if it is not, change the seed "
-              f"(or delete {journal.path(entry.fingerprint)}) to submit again"))
+              f"to submit again (the record is {journal.where(entry.fingerprint)})"))

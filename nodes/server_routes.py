@@ -8,34 +8,35 @@
     GET    /runcomfy/kling3/eta?duration=N typical generating seconds for N-second videos
 
 ComfyUI also serves every route under ``/api``. The token only ever travels browser -> server:
-no answer holds more than ``mask(token)``. Every route refuses cross-origin requests, and the
-writing ones require a JSON content type (which a plain cross-site form cannot send), because
-ComfyUI's own origin check only covers loopback hosts.
+no answer holds more than ``mask(token)``. Every route refuses other host names while ComfyUI
+listens on loopback only (DNS rebinding) and cross-origin requests, and the writing ones require
+a JSON content type (``route_guards``). File work (the token's fsync) and API calls run off the
+event loop, so a slow disk or API never stalls ComfyUI's other requests.
 
 The handlers are thin; the logic is in plain functions that the tests call directly.
 """
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from pathlib import Path
-from typing import Callable, Mapping
-from urllib.parse import urlsplit
+from typing import Callable, Iterable, Mapping
 
 from ..core.api.client import RunComfyClient
 from ..core.api.session import transport_cause
 from ..core.api.settings import TOKEN_ENVS, ApiSettings, load_settings, resolve_token
 from ..core.errors import (ApiUnreachableError, AuthenticationError, ConfigurationError, InvalidInputError,
-                           MissingTokenError, PermissionDeniedError, RateLimitedError, RunComfyError)
+                           MissingTokenError, PermissionDeniedError, RateLimitedError, RunComfyError, StateFileError,
+                           refused_token_advice)
 from ..core.kling.pricing import PricingCache
 from ..core.kling.request import MAX_DURATION_S, MIN_DURATION_S, MODEL_ID
 from ..core.redaction import mask, redact
 from ..core.store.folder import StateFolder
 from ..core.store.timings import GenerationTimes
 from ..core.store.token_file import TokenStore
-from .comfy_bridge import data_dir, prompt_server, route_table
+from .comfy_bridge import data_dir, listen_addresses, prompt_server, route_table
+from .route_guards import listens_on_loopback_only, parse_json, read_limited, refusal
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -49,7 +50,10 @@ _REGISTERED_FLAG = "_runcomfy_kling3_routes"
 
 def token_status(store: TokenStore, environ: Mapping[str, str]) -> dict:
     """What the settings entry shows: whether a token is set, where from, and its mask."""
-    saved = store.load()
+    try:
+        saved = store.load()
+    except StateFileError as exc:  # a damaged token file: say so, never fall back silently
+        return {"configured": False, "source": "settings", "masked": "", "overridden": [], "error": str(exc)}
     token, source = resolve_token(saved, environ)
     sources = (["settings"] if saved else []) + [n for n in TOKEN_ENVS if (environ.get(n) or "").strip()]
     return {"configured": token is not None, "source": source, "masked": mask(token),
@@ -78,7 +82,10 @@ def check_token(saved_token: str | None, environ: Mapping[str, str], timeout=CHE
     try:
         model_info_once(settings, timeout)
     except (AuthenticationError, PermissionDeniedError) as exc:
-        return {"result": "invalid", "detail": redact(f"The API refused this token: {exc.reason}", settings.token)}
+        # the advice names the source in use: the saved token comes before the variables
+        where = "saved in Settings" if settings.token_source == "settings" else f"from {settings.token_source}"
+        return {"result": "invalid", "detail": redact(f"The API refused the token {where}: {exc.reason}. "
+                                                      f"{refused_token_advice(settings.token_source)}", settings.token)}
     except RateLimitedError:
         return {"result": "unreachable", "detail": "The API is rate limiting this account; try again in a minute"}
     except ApiUnreachableError as exc:
@@ -88,27 +95,6 @@ def check_token(saved_token: str | None, environ: Mapping[str, str], timeout=CHE
         return {"result": "unreachable",
                 "detail": redact(f"The API at {base} could not check the token: {exc.reason}", settings.token)}
     return {"result": "valid", "detail": f"Accepted by {base}"}
-
-
-def is_cross_origin(headers: Mapping[str, str]) -> bool:
-    """True when a browser sent this request from another origin than ComfyUI's own page."""
-    if (headers.get("Sec-Fetch-Site") or "").lower() == "cross-site":
-        return True
-    origin = headers.get("Origin")
-    if origin is None:
-        return False  # not a cross-origin browser request (browsers always send Origin then)
-    host = (headers.get("Host") or "").strip()
-    parsed = urlsplit(origin.strip())
-    if parsed.scheme not in ("http", "https") or not parsed.hostname or not host:
-        return True  # "Origin: null" (sandboxed frames, file://) or no Host to compare with
-    default_port = 443 if parsed.scheme == "https" else 80
-    target = urlsplit("//" + host)
-    try:
-        origin_key = (parsed.hostname.lower(), parsed.port or default_port)
-        host_key = ((target.hostname or "").lower(), target.port or default_port)
-    except ValueError:  # a malformed port
-        return True
-    return origin_key != host_key
 
 
 def parse_duration(text: str | None) -> int | None:
@@ -125,9 +111,12 @@ class RouteContext:
     """Where the routes keep their state; the tests give it a temporary folder and environment."""
 
     def __init__(self, state_dir: Callable[[], Path] = data_dir, environ: Mapping[str, str] | None = None,
-                 pricing: PricingCache | None = None, check_timeout=CHECK_TIMEOUT):
+                 pricing: PricingCache | None = None, check_timeout=CHECK_TIMEOUT,
+                 listen: Iterable[str] | None = None):
         self._state_dir = state_dir
         self._environ = environ
+        #: the addresses ComfyUI listens on; None: its ``--listen`` (``comfy_bridge.listen_addresses``)
+        self.listen = None if listen is None else tuple(listen)
         self.pricing = pricing or PricingCache(lambda settings: model_info_once(settings, CHECK_TIMEOUT))
         self.check_timeout = check_timeout
 
@@ -140,6 +129,20 @@ class RouteContext:
 
     def times(self) -> GenerationTimes:
         return StateFolder(self._state_dir()).timings()
+
+    def loopback_only(self) -> bool:
+        """True while ComfyUI listens on loopback addresses only (then other Host names are refused)."""
+        return listens_on_loopback_only(listen_addresses() if self.listen is None else self.listen)
+
+    def status(self) -> dict:
+        return token_status(self.token_store(), self.environ)
+
+    def check(self) -> dict:
+        try:
+            saved = self.token_store().load()
+        except StateFileError as exc:
+            return {"result": "invalid", "detail": str(exc)}
+        return check_token(saved, self.environ, self.check_timeout)
 
     def api_settings(self) -> ApiSettings | None:
         """Base URL and the token in use; None without a token or with a bad base URL."""
@@ -158,10 +161,9 @@ def make_routes(context: RouteContext):
     def guarded(json_body: bool = False):
         def wrap(handler):
             async def guarded_handler(request: "web.Request"):
-                if is_cross_origin(request.headers):
-                    return web.json_response({"error": "Cross-origin request refused"}, status=403)
-                if json_body and request.content_type != "application/json":
-                    return web.json_response({"error": "Content-Type must be application/json"}, status=415)
+                refused = refusal(request.headers, request.content_type, context.loopback_only(), json_body)
+                if refused is not None:
+                    return web.json_response({"error": refused[1]}, status=refused[0])
                 return await handler(request)
             guarded_handler.__name__ = handler.__name__
             return guarded_handler
@@ -170,23 +172,23 @@ def make_routes(context: RouteContext):
     @routes.get(PREFIX + "/token")
     @guarded()
     async def get_token(request):
-        return web.json_response(token_status(context.token_store(), context.environ))
+        return web.json_response(await asyncio.to_thread(context.status))
 
     @routes.post(PREFIX + "/token")
     @guarded(json_body=True)
     async def save_token(request):
-        raw = await _read_limited(request, MAX_BODY_BYTES)
+        raw = await read_limited(request, MAX_BODY_BYTES)
         if raw is None:
             return web.json_response({"error": "Request body too large"}, status=413)
         try:
-            body = json.loads(raw)
+            body = parse_json(raw)
         except ValueError:
-            return web.json_response({"error": "The body must be JSON: {\"token\": \"...\"}"}, status=400)
+            body = None
         if not isinstance(body, dict) or "token" not in body:
             return web.json_response({"error": "The body must be JSON: {\"token\": \"...\"}"}, status=400)
         store = context.token_store()
         try:
-            store.save(body["token"])
+            await asyncio.to_thread(store.save, body["token"])  # its fsync can take seconds
         except InvalidInputError as exc:  # its message shows the mask, never the token
             return web.json_response({"error": str(exc)}, status=400)
         except OSError as exc:
@@ -194,26 +196,29 @@ def make_routes(context: RouteContext):
             return web.json_response({"error": f"Could not save the token ({type(exc).__name__}); "
                                                "check the permissions of ComfyUI's user directory"}, status=500)
         log.info("RunComfy: API token saved in ComfyUI's settings (%s)", mask(body["token"].strip()))
-        return web.json_response(token_status(store, context.environ))
+        return web.json_response(await asyncio.to_thread(context.status))
 
     @routes.delete(PREFIX + "/token")
     @guarded(json_body=True)
     async def delete_token(request):
         store = context.token_store()
-        store.clear()
-        return web.json_response(token_status(store, context.environ))
+        try:
+            await asyncio.to_thread(store.clear)
+        except OSError as exc:
+            log.warning("RunComfy: could not delete the saved API token %s: %s", store.path, type(exc).__name__)
+            return web.json_response({"error": f"Could not delete the saved token ({type(exc).__name__}); "
+                                               "check the permissions of ComfyUI's user directory"}, status=500)
+        return web.json_response(await asyncio.to_thread(context.status))
 
     @routes.post(PREFIX + "/token/check")
     @guarded(json_body=True)
     async def check_token_route(request):
-        result = await asyncio.to_thread(check_token, context.token_store().load(), context.environ,
-                                         context.check_timeout)
-        return web.json_response(result)
+        return web.json_response(await asyncio.to_thread(context.check))
 
     @routes.get(PREFIX + "/pricing")
     @guarded()
     async def pricing(request):
-        return web.json_response(await asyncio.to_thread(context.pricing.get, context.api_settings()))
+        return web.json_response(await asyncio.to_thread(lambda: context.pricing.get(context.api_settings())))
 
     @routes.get(PREFIX + "/eta")
     @guarded()
@@ -222,7 +227,7 @@ def make_routes(context: RouteContext):
         if duration is None:
             return web.json_response({"error": f"duration must be an integer from {MIN_DURATION_S} "
                                                f"to {MAX_DURATION_S}"}, status=400)
-        estimate = context.times().estimate(duration)
+        estimate = await asyncio.to_thread(lambda: context.times().estimate(duration))
         return web.json_response({"eta_s": None if estimate is None else round(estimate, 1)})
 
     return routes
@@ -241,20 +246,6 @@ def register_routes() -> None:
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-async def _read_limited(request, limit: int) -> bytes | None:
-    """The body, or None past ``limit`` bytes (ComfyUI allows uploads of many megabytes)."""
-    if (request.content_length or 0) > limit:
-        return None
-    data = b""
-    while True:
-        chunk = await request.content.read(limit + 1 - len(data))
-        if not chunk:
-            return data
-        data += chunk
-        if len(data) > limit:
-            return None
-
 
 def _short_cause(exc: ApiUnreachableError) -> str:
     """The client's short description of the transport error that the ``ApiUnreachableError``

@@ -1,82 +1,87 @@
 """The learnt generation times behind the time-left estimate of the text-to-video node: the
-median per duration, kept across runs, threads and processes."""
+median per duration, kept in the state database across runs, threads and processes."""
 from __future__ import annotations
 
-import json
+import sqlite3
+import subprocess
 import sys
 import threading
 
 from pack_loader import PACK_DIR, pack_module
 
-GenerationTimes = pack_module("core.store.timings").GenerationTimes
+StateFolder = pack_module("core.store.folder").StateFolder
+
+
+def times_in(root):
+    return StateFolder(root).timings()
+
+
+def stored(root) -> list[tuple[int, float]]:
+    with sqlite3.connect(root / "state.db") as db:
+        return db.execute("SELECT duration_s, generating_s FROM timings ORDER BY id").fetchall()
 
 
 def test_no_history_means_no_estimate(tmp_path):
-    assert GenerationTimes(tmp_path / "times.json").estimate(5) is None
+    assert times_in(tmp_path).estimate(5) is None
 
 
 def test_estimate_is_the_median_of_the_same_duration(tmp_path):
-    times = GenerationTimes(tmp_path / "runcomfy" / "times.json")
+    times = times_in(tmp_path)
     for seconds in (60, 300, 90):
         times.record(5, seconds)
     times.record(10, 500)
     assert times.estimate(5) == 90
     assert times.estimate(10) == 500
     assert times.estimate(15) is None
-    assert GenerationTimes(times.path).estimate(5) == 90  # persisted
+    assert pack_module("core.store.timings").GenerationTimes(
+        pack_module("core.store.database").Database(tmp_path / "state.db")).estimate(5) == 90  # persisted
 
 
 def test_only_the_last_twenty_runs_count(tmp_path):
-    times = GenerationTimes(tmp_path / "times.json")
+    times = times_in(tmp_path)
     for _ in range(25):
         times.record(5, 1000)
     for _ in range(20):
         times.record(5, 50)
     assert times.estimate(5) == 50
-    stored = json.loads(times.path.read_text())["durations"]["5"]
-    assert len(stored) == 20
+    assert len(stored(tmp_path)) == 20
 
 
 def test_impossible_values_are_ignored(tmp_path):
-    times = GenerationTimes(tmp_path / "times.json")
-    for bad in (0, -5, float("nan"), float("inf"), None, "60", True):
+    times = times_in(tmp_path)
+    for bad in (0, -5, float("nan"), float("inf"), None, "60", True, 1e300):
         times.record(5, bad)  # type: ignore[arg-type]
     times.record("x", 60)  # type: ignore[arg-type]
     assert times.estimate(5) is None
-    assert not times.path.exists()
+    assert stored(tmp_path) == []
 
 
-def test_a_damaged_file_is_replaced_not_fatal(tmp_path):
-    path = tmp_path / "times.json"
-    path.write_text("{not json")
-    times = GenerationTimes(path)
-    assert times.estimate(5) is None
-    times.record(5, 42)
+def test_an_old_timing_file_is_carried_over_once(tmp_path):
+    (tmp_path / "generation_times.json").write_text(
+        '{"version": 1, "durations": {"5": [{"generating_s": 40, "at": 1}, {"generating_s": 44, "at": 2}]}}')
+    times = times_in(tmp_path)
     assert times.estimate(5) == 42
+    times.record(5, 42)
+    assert len(stored(tmp_path)) == 3  # not carried over a second time
 
 
 def test_concurrent_records_from_threads_all_land(tmp_path):
-    times = GenerationTimes(tmp_path / "times.json")
+    times = times_in(tmp_path)
     threads = [threading.Thread(target=lambda i=i: times.record(3 + i % 3, 10 + i)) for i in range(15)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    stored = json.loads(times.path.read_text())["durations"]
-    assert sum(len(v) for v in stored.values()) == 15
-    assert [p.name for p in tmp_path.iterdir() if p.suffix == ".tmp"] == []
+    assert len(stored(tmp_path)) == 15
 
 
 def test_records_from_two_processes_all_land(tmp_path):
-    import subprocess
     script = ("import sys; sys.path.insert(0, sys.argv[1]);"
               "from pack_loader import pack_module;"
-              "T = pack_module('core.store.timings').GenerationTimes;"
-              "t = T(__import__('pathlib').Path(sys.argv[2]));"
+              "F = pack_module('core.store.folder').StateFolder;"
+              "t = F(sys.argv[2]).timings();"
               "[t.record(5, 10 + i) for i in range(8)]")
-    path = tmp_path / "times.json"
-    procs = [subprocess.Popen([sys.executable, "-c", script, str(PACK_DIR / "tests"), str(path)])
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(PACK_DIR / "tests"), str(tmp_path)])
              for _ in range(2)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
-    # read-modify-write under the lock: no process overwrote a sample of the other
-    assert len(json.loads(path.read_text())["durations"]["5"]) == 16
+    assert len(stored(tmp_path)) == 16  # transactions: no process lost a sample of the other

@@ -21,6 +21,7 @@ from pack_loader import load_pack, pack_module
 pack = load_pack()
 errors = pack_module("core.errors")
 journal_module = pack_module("core.store.journal")
+folder_module = pack_module("core.store.folder")
 result_cache = pack_module("core.store.result_cache")
 t2v_module = pack_module("nodes.text_to_video_node")
 T2V = pack.NODE_CLASS_MAPPINGS["RunComfyKling3TextToVideo"]
@@ -62,7 +63,7 @@ def test_same_inputs_reuse_the_result_and_new_frame_options_decode_it_again_with
 
 def test_the_journal_records_each_step_outside_the_pack_folder(comfy, sandbox):
     out = run()
-    entries = list(journal_module.Journal(home(comfy.root) / "journal").entries())
+    entries = list(folder_module.StateFolder(home(comfy.root)).journal().entries())
     assert len(entries) == 1
     entry = entries[0]
     assert (entry.state, entry.request_id, entry.seed) == ("completed", out["request_id"], 11)
@@ -223,7 +224,7 @@ def child_result(child: subprocess.Popen) -> dict:
 
 def wait_for_submitted(root: Path, child: subprocess.Popen) -> journal_module.JournalEntry:
     """The journal entry once it holds the request id (the child is then waiting for the job)."""
-    journal = journal_module.Journal(home(root) / "journal")
+    journal = folder_module.StateFolder(home(root)).journal()
     deadline = time.monotonic() + 60  # a guard against hanging, not a speed requirement
     while time.monotonic() < deadline and child.poll() is None:
         entries = [e for e in journal.entries() if e.state == "submitted"]

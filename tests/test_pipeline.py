@@ -3,6 +3,7 @@ against the sandbox: checks before paying, the phases a user sees, decode option
 kept in step, fetching by request id, and the timing records behind the time-left estimate."""
 from __future__ import annotations
 
+import sqlite3
 import threading
 
 import pytest
@@ -133,15 +134,24 @@ def test_stopping_a_fetch_leaves_the_job_running(tmp_path, sandbox):
 
 @pytest.mark.parametrize("damage", [b"[" * 100_000, b'{"durations": {"3": [{"generating_s": 1e300}]}}',
                                     b"\xff garbage", "folder"])
-def test_a_damaged_timing_record_never_blocks_a_generation(tmp_path, sandbox, damage):
-    pipeline = make_pipeline(tmp_path, sandbox)
-    path = pipeline.state.timings().path
-    path.parent.mkdir(parents=True, exist_ok=True)
+def test_a_damaged_old_timing_file_never_blocks_a_generation(tmp_path, sandbox, damage):
+    path = tmp_path / "generation_times.json"  # what an earlier version kept
     if damage == "folder":
         path.mkdir()
     else:
         path.write_bytes(damage)
+    pipeline = make_pipeline(tmp_path, sandbox)
     assert pipeline.generation_eta(3) is None
     assert generate(pipeline, sandbox).clip.frames.frame_count == FRAMES_OF_3S
-    if damage != "folder":  # rewritten with the new sample
-        assert 0 < pipeline.generation_eta(3) < 10
+    assert 0 < pipeline.generation_eta(3) < 10
+
+
+@pytest.mark.parametrize("value", ["'abc'", "1e300", "-5", "X'00'"])
+def test_a_damaged_timing_record_never_blocks_a_generation(tmp_path, sandbox, value):
+    pipeline = make_pipeline(tmp_path, sandbox)
+    pipeline.state.timings().record(3, 1.0)
+    with sqlite3.connect(tmp_path / "state.db") as db:
+        db.execute(f"UPDATE timings SET generating_s = {value}")
+    assert pipeline.generation_eta(3) is None
+    assert generate(pipeline, sandbox).clip.frames.frame_count == FRAMES_OF_3S
+    assert 0 < pipeline.generation_eta(3) < 10

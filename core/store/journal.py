@@ -1,24 +1,24 @@
-"""The journal: what happened to every paid request, on disk, so no result is lost or paid twice.
+"""The journal: what happened to every paid request, so no result is lost or paid twice.
 
-One small JSON file per request fingerprint (``<dir>/<fingerprint>.json``); the fingerprint is a
-hash of exactly what would be sent (model id, JSON body), where (API base) and the node's seed.
-Each file moves through these states:
+One row per submission in the ``jobs`` table of the state database (``database.py``); for each
+fingerprint (a hash of exactly what would be sent, where, and the node's seed) one row is
+*current*: the one a new run with the same inputs must respect. Older rows stay as the ledger.
 
-    submitting  written (and fsynced) before the submit is sent: if it is still there on the next
+    submitting  written (durably) before the submit is sent: if it is still current on the next
                 run, the process died during the submit and a job may exist unknown to us
-    submitted   the request id is known; written and fsynced before anyone starts waiting
+    submitted   the request id is known; written before anyone starts waiting
     completed   the video was downloaded into the result cache
     failed      the job failed on RunComfy's side (nothing to recover, not billed)
     cancelled   the job was cancelled while queued (nothing to recover, not billed)
+    damaged     a record carried over from an older version's file that could not be read
 
-Every write is atomic and durable (``files.atomic_write``): a crash at any moment leaves the old
-or the new version, never a mix. A record that still cannot be read (truncated or edited by
-something else, wrong types, a folder in its place) is never taken as "no record": it may stand
-for a paid job, so ``read`` raises ``StateFileError`` naming the file and the way out.
+A record that cannot be read (a damaged database, wrong types, a ``damaged`` carry-over) is never
+taken as "no record": it may stand for a paid job, so ``read`` raises ``StateFileError`` naming
+where it is and the way out.
 
 ``lock(fingerprint)`` is a lock file per fingerprint shared by every process using the folder
-(``files.FileLock``); the operating system releases it when its holder dies, so a killed ComfyUI
-never leaves a stale lock behind.
+(``files.FileLock``), held around the submit so a second process waits for the request id; the
+operating system releases it when its holder dies, so a killed ComfyUI leaves no stale lock.
 """
 from __future__ import annotations
 
@@ -28,28 +28,29 @@ import hashlib
 import json
 import logging
 import math
-import os
+import sqlite3
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ..errors import RECOVERY_NODE, StateFileError
-from .files import FileLock, atomic_write, fsync_directory, remove_stale_temp_files
+from .database import Database
+from .files import FileLock
 
 log = logging.getLogger("runcomfy_kling3")
 
-JOURNAL_VERSION = 1
-SUBMITTING, SUBMITTED, COMPLETED, FAILED, CANCELLED = (
-    "submitting", "submitted", "completed", "failed", "cancelled")
-STATES = (SUBMITTING, SUBMITTED, COMPLETED, FAILED, CANCELLED)
+SUBMITTING, SUBMITTED, COMPLETED, FAILED, CANCELLED, DAMAGED = (
+    "submitting", "submitted", "completed", "failed", "cancelled", "damaged")
+STATES = (SUBMITTING, SUBMITTED, COMPLETED, FAILED, CANCELLED, DAMAGED)
 #: states that name a request that may hold (or become) a paid result
 ATTACHABLE_STATES = (SUBMITTED, COMPLETED)
-#: temporary files of writers that died are swept once they are this old
-STALE_TEMP_S = 600.0
-#: a record is a few hundred bytes; anything far larger is not one of ours
-MAX_RECORD_BYTES = 1024 * 1024
-_TEXT_FIELDS = ("model_id", "request_id", "api_base", "video_url", "error")
+#: states whose job may be (or have been) billed: they count against a budget
+BILLABLE_STATES = (SUBMITTING, SUBMITTED, COMPLETED, DAMAGED)
+_TEXT_FIELDS = ("model_id", "request_id", "api_base", "video_url", "video_path", "error")
+_NUMBER_FIELDS = ("created_at", "updated_at", "cost_usd", "estimate_usd")
+COLUMNS = ("fingerprint", "state", "model_id", "request_id", "seed", "api_base", "body", "video_url",
+           "video_path", "estimate_usd", "cost_usd", "error", "created_at", "updated_at")
 
 
 def fingerprint(model_id: str, body: dict, seed: object = None, api_base: str | None = None) -> str:
@@ -67,16 +68,17 @@ class JournalEntry:
     request_id: str | None = None
     seed: object = None
     api_base: str | None = None
-    #: the JSON body as sent; kept so a person reading the folder can tell requests apart
+    #: the JSON body as sent (the ledger shows prompt, duration, shots from it)
     body: dict | None = None
     video_url: str | None = None
+    #: where the video is in the result cache, once downloaded
+    video_path: str | None = None
+    #: the price-table estimate at submit; ``cost_usd`` is what the API reported
+    estimate_usd: float | None = None
     cost_usd: float | None = None
     error: str | None = None
     created_at: float = 0.0     # time.time() of the first write
     updated_at: float = 0.0
-
-    def to_json(self) -> dict:
-        return {"version": JOURNAL_VERSION, **dataclasses.asdict(self)}
 
     @classmethod
     def from_json(cls, data: object, expected_fingerprint: str) -> "JournalEntry":
@@ -84,16 +86,15 @@ class JournalEntry:
         if not isinstance(data, dict):
             raise ValueError(f"a JSON {type(data).__name__} instead of an object")
         if data.get("fingerprint") != expected_fingerprint:
-            raise ValueError("its fingerprint does not match its file name")
+            raise ValueError("its fingerprint does not match")
         if data.get("state") not in STATES:
             raise ValueError(f"unknown state {str(data.get('state'))[:40]!r}")
         for name in _TEXT_FIELDS:
             if data.get(name) is not None and not isinstance(data[name], str):
                 raise ValueError(f"{name} is a {type(data[name]).__name__}, not text")
-        request_id = data.get("request_id")
-        if data["state"] in ATTACHABLE_STATES and not request_id:
+        if data["state"] in ATTACHABLE_STATES and not data.get("request_id"):
             raise ValueError(f"state {data['state']!r} without a request id")
-        for name in ("created_at", "updated_at", "cost_usd"):
+        for name in _NUMBER_FIELDS:
             value = data.get(name)
             if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
                                       or not math.isfinite(value) or abs(value) > 1e12):
@@ -106,96 +107,114 @@ class JournalEntry:
     def moved_to(self, state: str, **changes) -> "JournalEntry":
         return dataclasses.replace(self, state=state, updated_at=time.time(), **changes)
 
+    def to_row(self) -> tuple:
+        values = dataclasses.asdict(self)
+        values["seed"] = json.dumps(self.seed)
+        values["body"] = None if self.body is None else json.dumps(self.body, ensure_ascii=False)
+        return tuple(values[name] for name in COLUMNS)
+
+
+def entry_from_row(row: sqlite3.Row) -> JournalEntry:
+    """The entry of a row; ``ValueError`` when a field has a type no version of the pack writes."""
+    data = {name: row[name] for name in COLUMNS}
+    for name in ("seed", "body"):
+        if data[name] is not None:
+            if not isinstance(data[name], str):
+                raise ValueError(f"{name} is not JSON text")
+            data[name] = json.loads(data[name])
+    return JournalEntry.from_json(data, row["fingerprint"])
+
 
 class Journal:
-    def __init__(self, directory: str | Path):
-        self.directory = Path(directory)
-        self._swept = False
+    def __init__(self, database: Database, locks: Path):
+        self.database = database
+        self.locks = Path(locks)
 
     def __repr__(self) -> str:
-        return f"Journal({str(self.directory)!r})"
+        return f"Journal({str(self.database.path)!r})"
 
-    def path(self, key: str) -> Path:
-        return self.directory / f"{key}.json"
+    def where(self, key: str) -> str:
+        """Where a person finds the record of ``key``."""
+        return f"{self.database.path} (record {key[:16]})"
 
-    # --- reading ------------------------------------------------------------------------------
+    # --- reading --------------------------------------------------------------------------------
     def read(self, key: str) -> JournalEntry | None:
-        """The entry for ``key``, None when there is none; ``StateFileError`` when a record is
-        there but cannot be read (it may stand for a paid job, so it never counts as none)."""
-        path = self.path(key)
-        try:
-            with open(path, "rb") as handle:
-                raw = handle.read(MAX_RECORD_BYTES + 1)
-        except FileNotFoundError:
+        """The current entry for ``key``, None when there is none; ``StateFileError`` when there
+        is one that cannot be used (it may stand for a paid job, so it never counts as none)."""
+        with self.database.read() as db:
+            row = db.execute("SELECT * FROM jobs WHERE fingerprint = ? AND current = 1", (key,)).fetchone()
+        if row is None:
             return None
-        except OSError as exc:  # a folder in its place, no permission, an I/O error
-            raise self.damaged(path, f"it cannot be read ({type(exc).__name__}: {exc.strerror or exc})") from None
         try:
-            if len(raw) > MAX_RECORD_BYTES:
-                raise ValueError(f"it is over {MAX_RECORD_BYTES // 1024} KiB")
-            return JournalEntry.from_json(json.loads(raw.decode("utf-8")), key)
-        except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as exc:
+            entry = entry_from_row(row)
+        except (ValueError, TypeError, RecursionError) as exc:
             reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:120]
-            raise self.damaged(path, f"it is damaged ({reason})") from None
+            raise self.damaged(self.where(key), f"it is damaged ({reason})") from None
+        if entry.state == DAMAGED:
+            raise self.damaged(entry.error or self.where(key), "it could not be read when it was carried over")
+        return entry
 
-    def damaged(self, path: Path, why: str) -> StateFileError:
+    def entries(self) -> Iterator[JournalEntry]:
+        """Every readable current entry (for tools and tests; damaged ones are logged and skipped)."""
+        with self.database.read() as db:
+            rows = db.execute("SELECT * FROM jobs WHERE current = 1 ORDER BY id").fetchall()
+        for row in rows:
+            try:
+                yield entry_from_row(row)
+            except (ValueError, TypeError, RecursionError) as exc:
+                log.warning("RunComfy journal: skipping a damaged record of %s (%s)", self.database.path, exc)
+
+    @staticmethod
+    def damaged(where: str, why: str) -> StateFileError:
         return StateFileError(
-            f"The journal record {path} of an earlier run with exactly these inputs cannot be used: "
+            f"The journal record {where} of an earlier run with exactly these inputs cannot be used: "
             f"{why}. It may stand for a job that was submitted and charged, so nothing was submitted",
             hint=(f"Look for that job in your RunComfy request history: if it is there, give its request "
                   f"id to the '{RECOVERY_NODE}' node; either way, change the seed to generate anew, or "
-                  f"remove {path.name} from that folder once you have checked"))
+                  f"mark the record resolved in the RunComfy history panel once you have checked"))
 
-    def entries(self) -> Iterator[JournalEntry]:
-        """Every readable entry (for tools and tests; unreadable records are logged and skipped)."""
-        if not self.directory.is_dir():
-            return
-        for path in sorted(self.directory.glob("*.json")):
-            try:
-                entry = self.read(path.stem)
-            except StateFileError as exc:
-                log.warning("RunComfy journal: %s", exc.reason)
-                continue
-            if entry is not None:
-                yield entry
+    # --- the submit's steps ---------------------------------------------------------------------
+    def begin(self, entry: JournalEntry, check: Callable[[sqlite3.Connection], None] | None = None) -> None:
+        """Make ``entry`` (state ``submitting``) the current record of its fingerprint, durably,
+        after ``check(connection)`` (the spend guard) passed inside the same transaction."""
+        with self.database.write() as db:
+            if check is not None:
+                check(db)
+            db.execute("UPDATE jobs SET current = 0 WHERE fingerprint = ? AND current = 1", (entry.fingerprint,))
+            db.execute(f"INSERT INTO jobs ({', '.join(COLUMNS)}, current) VALUES "
+                       f"({', '.join('?' * len(COLUMNS))}, 1)", entry.to_row())
 
-    # --- writing ------------------------------------------------------------------------------
-    def write(self, entry: JournalEntry) -> None:
-        """Replace the entry atomically and durably (see the module docstring)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(entry.to_json(), ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
-        atomic_write(self.path(entry.fingerprint), data)
-        if not self._swept:
-            self._swept = True
-            # temporary files of writers killed mid-write: harmless, but they would pile up
-            remove_stale_temp_files(self.directory, STALE_TEMP_S)
+    def abandon(self, key: str) -> None:
+        """The submit provably created no job: forget its ``submitting`` record and make the
+        previous record of the fingerprint current again."""
+        with self.database.write() as db:
+            db.execute("DELETE FROM jobs WHERE fingerprint = ? AND current = 1 AND state = ?", (key, SUBMITTING))
+            previous = db.execute("SELECT id FROM jobs WHERE fingerprint = ? ORDER BY id DESC LIMIT 1",
+                                  (key,)).fetchone()
+            if previous is not None:
+                db.execute("UPDATE jobs SET current = 1 WHERE id = ?", (previous["id"],))
 
-    def remove(self, key: str) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path(key))
-            fsync_directory(self.directory)
-
-    def settle(self, key: str, request_id: str, state: str, **changes) -> JournalEntry | None:
-        """Record the outcome of ``request_id``, unless the entry has since moved on to another
+    def settle(self, key: str, request_id: str | None, state: str, **changes) -> JournalEntry | None:
+        """Move the current record of ``key`` to ``state``, unless it has since moved on to another
         request (a slow waiter must not overwrite a newer submission's record)."""
-        with self.lock(key):
-            current = self.read(key)
-            if current is not None and current.request_id != request_id:
-                log.info("RunComfy journal: %s now belongs to request %s; not recording %s for %s",
-                         key[:12], current.request_id, state, request_id)
+        with self.database.write() as db:
+            row = db.execute("SELECT * FROM jobs WHERE fingerprint = ? AND current = 1", (key,)).fetchone()
+            if row is None:
                 return None
-            if current is None:
-                now = time.time()
-                current = JournalEntry(key, state, changes.pop("model_id", ""), request_id=request_id,
-                                       created_at=now, updated_at=now)
-            entry = current.moved_to(state, **changes)
-            self.write(entry)
+            if request_id is not None and row["state"] != SUBMITTING and row["request_id"] != request_id:
+                log.info("RunComfy journal: %s now belongs to request %s; not recording %s for %s",
+                         key[:12], row["request_id"], state, request_id)
+                return None
+            entry = entry_from_row(row).moved_to(state, **({"request_id": request_id} if request_id else {}),
+                                                **changes)
+            assignments = ", ".join(f"{name} = ?" for name in COLUMNS)
+            db.execute(f"UPDATE jobs SET {assignments} WHERE id = ?", (*entry.to_row(), row["id"]))
             return entry
 
-    # --- locking ------------------------------------------------------------------------------
+    # --- locking --------------------------------------------------------------------------------
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Hold the cross-process lock of ``key``; ``StoppedError`` on a stop request while waiting."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with FileLock(self.directory / f"{key}.lock").held():
+        self.locks.mkdir(parents=True, exist_ok=True)
+        with FileLock(self.locks / f"{key}.lock").held():
             yield

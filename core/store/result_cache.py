@@ -2,13 +2,25 @@
 goes first), so a paid video is decoded again (other frame options, a restart) without any request.
 
     <dir>/<request id>.mp4    the video, complete or absent (``download_file`` renames it in place)
-    <dir>/<request id>.json   what the API said about it (video URL, cost); written before the mp4
+    <dir>/<request id>.json   what the API said about it (video URL, cost); written before the mp4;
+                              ``commit`` adds the mp4's size and SHA-256
+    <dir>/.<request id>.mp4.pin-<pid>-<tag>   a pin: a process handed the mp4 to a node output
+
+``commit`` is called once the download checked out (``download_file``'s ``verify``); ``get``
+checks size and checksum before every reuse and drops a file that changed (truncated, flipped
+bytes), so the caller fetches it again from the result URL instead of serving it for good.
+Hashing every reuse, rather than only when size or mtime changed, is deliberate: SHA-256 reads
+about 1 GB/s (30 ms for a 15 s 1080p clip, next to seconds of decoding that reads the same
+bytes), and a check on mtime would miss an edit that keeps it (and ``get`` itself re-dates).
 
 A file's modification time is its last use: ``get`` touches it. Eviction runs after every
-``commit`` and never removes the file just committed, nor the few files this process last handed
-to a node output (``pin=True``; ComfyUI may still read them through the VIDEO output, and on most
-systems a removed file cannot be opened again). The limit comes from
-``RUNCOMFY_KLING3_CACHE_MAX_GB`` (GiB, default 4; 0 keeps only the files in use).
+``commit`` and never removes the file just committed, nor the files handed to a node output
+(``pin=True``; ComfyUI may still read them through the VIDEO output, and on most systems a
+removed file cannot be opened again) by this or any other process sharing the folder: a pin is a
+marker file whose mtime is a lease of ``PIN_LEASE_S``, refreshed at every use and released once
+the file is no longer among the process's last ``PINNED_FILES``. A time lease, not a check that the
+pinning process lives: that has no portable form (``os.kill(pid, 0)`` is POSIX-only). The limit
+comes from ``RUNCOMFY_KLING3_CACHE_MAX_GB`` (GiB, default 4; 0 keeps only the files in use).
 """
 from __future__ import annotations
 
@@ -19,6 +31,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +47,10 @@ DEFAULT_MAX_GIB = 4.0
 PINNED_FILES = 4
 #: partial downloads whose writer is gone (killed mid-download) are removed after this long
 STALE_PART_S = 3600.0
+#: how long a pin protects a file from every process's eviction after its last use
+PIN_LEASE_S = 24 * 3600.0
+_PIN_MARK = ".pin-"
+_PROCESS_TAG = uuid.uuid4().hex[:8]
 
 _pinned: "OrderedDict[str, None]" = OrderedDict()
 _pinned_lock = threading.Lock()
@@ -86,9 +103,15 @@ class ResultCache:
         return self.directory / f"{safe_name(request_id)}.json"
 
     def get(self, request_id: str, *, pin: bool = False) -> CachedResult | None:
-        """The cached video of ``request_id`` (marked as just used), or None. ``pin``: it goes to
-        a node output, so eviction leaves it alone while it is among the last few."""
-        path = self.video_path(request_id)
+        """The cached video of ``request_id`` (marked as just used), or None; a file that is not
+        the one committed is removed and None returned. ``pin``: it goes to a node output, so
+        no eviction removes it while it is among the last few (see the module's note)."""
+        path, meta = self.video_path(request_id), self._read_meta(request_id)
+        if not self._checks_out(request_id, path, meta):
+            return None
+        return self._use(request_id, path, meta, pin)
+
+    def _use(self, request_id: str, path: Path, meta: dict, pin: bool) -> CachedResult | None:
         try:
             os.utime(path)
         except FileNotFoundError:
@@ -98,10 +121,30 @@ class ResultCache:
                 return None
         if pin:
             _pin(path)
-        meta = self._read_meta(request_id)
         cost = meta.get("cost_usd")
         return CachedResult(request_id, path, meta.get("video_url") or None,
                             float(cost) if isinstance(cost, (int, float)) else None)
+
+    def _checks_out(self, request_id: str, path: Path, meta: dict) -> bool:
+        try:
+            size = path.stat().st_size
+            recorded = meta.get("sha256")
+            if not isinstance(recorded, str):
+                # stored by an older version, which recorded no checksum: only empty is known bad
+                problem = "it is empty" if size == 0 else ""
+            elif size != meta.get("size"):
+                problem = f"it has {size} bytes, {meta.get('size')} when stored"
+            else:
+                problem = "its content changed since it was stored" if file_checksum(path) != recorded else ""
+        except OSError:  # gone, or unreadable (then decoding it would fail too)
+            return False
+        if not problem:
+            return True
+        log.warning("RunComfy cache: the video of %s is damaged (%s); it is removed and will be "
+                    "downloaded again", request_id, problem)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return False
 
     def prepare(self, request_id: str, video_url: str, cost_usd: float | None = None) -> Path:
         """Record what is known about the result; return where its download must go."""
@@ -112,10 +155,15 @@ class ResultCache:
         return self.video_path(request_id)
 
     def commit(self, request_id: str, *, pin: bool = False) -> CachedResult:
-        """After the download landed at ``video_path``: mark it used and evict down to the limit."""
-        result = self.get(request_id, pin=pin)
+        """After the download landed at ``video_path`` and checked out: record its size and
+        checksum, mark it used and evict down to the limit."""
+        path = self.video_path(request_id)
+        meta = self._read_meta(request_id) or {"request_id": request_id}
+        meta.update(size=path.stat().st_size, sha256=file_checksum(path))
+        atomic_write(self._meta_path(request_id), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        result = self._use(request_id, path, meta, pin)
         if result is None:
-            raise FileNotFoundError(self.video_path(request_id))
+            raise FileNotFoundError(path)
         self.evict(keep=(result.path,))
         return result
 
@@ -126,7 +174,7 @@ class ResultCache:
         """Remove least recently used videos until the total fits ``max_bytes``; return them."""
         videos = self._videos()
         total = sum(size for _, size, _ in videos)
-        spared = {str(p) for p in keep} | _pinned_paths()
+        spared = {str(p) for p in keep} | _pinned_paths() | self._leased()
         removed: list[Path] = []
         for path, size, _ in sorted(videos, key=lambda item: item[2]):
             if total <= self.max_bytes:
@@ -163,6 +211,19 @@ class ResultCache:
                 found.append((path, stat.st_size, stat.st_mtime))
         return found
 
+    def _leased(self) -> set[str]:
+        """Videos pinned by any process within the lease; expired or orphaned pins are removed."""
+        found: set[str] = set()
+        now = time.time()
+        for marker in self.directory.glob(f".*.mp4{_PIN_MARK}*"):
+            video = self.directory / marker.name[1:].rsplit(_PIN_MARK, 1)[0]
+            with contextlib.suppress(OSError):
+                if now - marker.stat().st_mtime < PIN_LEASE_S and video.exists():
+                    found.add(str(video))
+                else:
+                    marker.unlink()
+        return found
+
     def _read_meta(self, request_id: str) -> dict:
         try:
             data = json.loads(self._meta_path(request_id).read_text("utf-8"))
@@ -184,12 +245,34 @@ class ResultCache:
                     path.unlink()
 
 
+def file_checksum(path: Path) -> str:
+    """SHA-256 of a file, streamed (hardware-accelerated on current x86 and ARM CPUs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        while block := source.read(1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pin_marker(path: Path) -> Path:
+    return path.with_name(f".{path.name}{_PIN_MARK}{os.getpid()}-{_PROCESS_TAG}")
+
+
 def _pin(path: Path) -> None:
     with _pinned_lock:
         _pinned[str(path)] = None
         _pinned.move_to_end(str(path))
+        released = []
         while len(_pinned) > max(0, PINNED_FILES):
-            _pinned.popitem(last=False)
+            released.append(_pinned.popitem(last=False)[0])
+    for old in released:
+        with contextlib.suppress(OSError):
+            _pin_marker(Path(old)).unlink()
+    if str(path) not in released:
+        try:
+            _pin_marker(path).touch()  # creates the pin, or renews its lease
+        except OSError as exc:  # a read-only folder: only this process's own memory protects it
+            log.info("RunComfy cache: could not pin %s for other processes (%s)", path.name, exc)
 
 
 def _pinned_paths() -> set[str]:
