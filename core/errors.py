@@ -65,6 +65,22 @@ class StateFileError(ConfigurationError):
     hint = ""
 
 
+class BudgetExceededError(RunComfyError):
+    """The spend guard refused a submission; nothing was sent."""
+
+    def __init__(self, budget, spent: float, in_flight: float, estimate: float, count: int = 1):
+        self.budget, self.spent, self.in_flight, self.estimate = budget, spent, in_flight, estimate
+        period = "today" if budget.period == "daily" else "this month"
+        what = "this job" if count == 1 else f"these {count} jobs"
+        where = ("in ComfyUI's settings (RunComfy)" if budget.source == "settings"
+                 else f"with {budget.source} (it overrides the settings)")
+        super().__init__(
+            f"The {budget.period} budget of USD {budget.usd:.2f} would be exceeded: spent {period} "
+            f"USD {spent:.2f}, in flight USD {in_flight:.2f}, {what} USD {estimate:.2f}",
+            hint=f"Nothing was submitted. Raise or clear the {budget.period} budget {where}, or wait "
+                 f"for the next {'day' if budget.period == 'daily' else 'month'}")
+
+
 class MissingTokenError(ConfigurationError):
     hint = ("Set the environment variable RUNCOMFY_API_TOKEN (or RUNCOMFY_TOKEN) to your RunComfy "
             "API key, or paste it in ComfyUI's settings under RunComfy. A key comes from "
@@ -209,6 +225,14 @@ class ResultExpiredError(DownloadError):
 
 class FileTooLargeError(DownloadError):
     hint = "The file is larger than the download limit; raise the limit if this is expected"
+
+
+class UnsafeResultUrlError(DownloadError):
+    """The API named (or the storage host redirected to) a place this pack never downloads from."""
+
+    hint = ("Nothing was fetched from it. This is not a normal RunComfy storage address; if it happens "
+            "again, report it to RunComfy with the request id")
+    recoverable = False
 
 
 class DecodeError(RunComfyError):

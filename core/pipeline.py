@@ -23,15 +23,19 @@ from .api.client import RunComfyClient
 from .api.handle import DEFAULT_POLL_INTERVAL_S, DEFAULT_TIMEOUT_S, JobUpdate
 from .api.settings import ApiSettings, load_settings
 from .errors import InvalidInputError, NotEnoughMemoryError, RequestNotFoundError, ResultExpiredError, RunComfyError
+from .kling.pricing import SHARED as SHARED_PRICES
 from .kling.request import EXPECTED_FPS, MODEL_ID, OUTPUT_SIZES, TextToVideoRequest
-from .media.decode import DecodedClip, decode_clip
+from .media.decode import DecodedClip, StreamingDecode, decode_clip
+from .media.growing_file import streaming_supported
 from .media.download import download_file
 from .media.memory import check_memory
 from .media.probe import VideoInfo, verify_video
 from .media.selection import FrameSelection, selected_count
+from .spend_guard import SpendGuard, read_budgets
 from .status import Phase, Progress
 from .store.folder import StateFolder
 from .store.result_cache import ResultCache
+from .pacing import Pacer
 from .submit_once import finish_recorded, submit_or_attach
 
 
@@ -53,6 +57,10 @@ class PipelineResult:
     clip: DecodedClip
 
 
+#: a price lookup before a submit is one quick call: (connect, read) seconds
+PRICE_LOOKUP_TIMEOUT = (5.0, 10.0)
+
+
 class Pipeline:
     def __init__(self, state: StateFolder, *, environ: Mapping[str, str] | None = None,
                  poll_interval: float = DEFAULT_POLL_INTERVAL_S, timeout: float = DEFAULT_TIMEOUT_S,
@@ -70,9 +78,20 @@ class Pipeline:
 
     def check_generation(self, request: TextToVideoRequest, selection: FrameSelection) -> ApiSettings:
         """Everything that can fail before paying: the selection against the expected clip, its
-        memory once decoded, and the token. ``request`` is validated when built."""
+        memory once decoded, the budgets, and the token. ``request`` is validated when built.
+        (The spend guard checks again, with the price in force, as it records the submission.)"""
         check_before_submit(request, selection)
+        guard = SpendGuard(read_budgets(self.state.database(), self.environ))
+        with self.state.database().read() as db:
+            guard.check(db, request.estimated_cost_usd())
         return self.api_settings()
+
+    def prices(self, settings: ApiSettings) -> dict:
+        """The price table in use (the same one the node's estimate shows)."""
+        def ask() -> object:
+            with RunComfyClient(settings, attempts=0, read_timeout=PRICE_LOOKUP_TIMEOUT) as client:
+                return client.model_info(MODEL_ID)
+        return SHARED_PRICES.get(settings.base_url, ask)
 
     def generation_eta(self, duration_s: int) -> float | None:
         """Typical generating seconds of this user's past videos of that length."""
@@ -91,22 +110,29 @@ class Pipeline:
                  should_stop: Callable[[], bool] | None = None) -> PipelineResult:
         """Submit (at most once per request and seed), wait, download, decode. ``seed`` is never
         sent: it only tells generations with the same body apart."""
-        with stopping.scope(should_stop), RunComfyClient(settings) as client:
+        # near the expected end: poll every second and get the frames' memory ready (pacing.py)
+        pacer = Pacer(progress, self.poll_interval, eta_s=self.generation_eta(request.duration),
+                      expected=expected_video(request), selection=selection)
+        with stopping.scope(should_stop), RunComfyClient(settings) as client, _releasing(pacer):
             journal, cache = self.state.journal(), self.state.results()
+            stream = self._stream(selection, progress)
             attachment = submit_or_attach(client, journal, MODEL_ID, request.to_body(), seed,
                                           progress=progress, is_cached=lambda rid: cache.get(rid) is not None,
-                                          estimate_usd=request.estimated_cost_usd())
+                                          estimate=lambda: request.estimated_cost_usd(self.prices(settings)),
+                                          spend_check=SpendGuard(read_budgets(self.state.database(), self.environ)).check)
             video = self.cached(attachment.request_id) if attachment.cached else None
             if video is None:
                 video = finish_recorded(
                     journal, attachment,
                     lambda: self._wait_and_download(client, cache, attachment.request_id, progress,
-                                                    known_completed=attachment.known_completed),
+                                                    known_completed=attachment.known_completed,
+                                                    pacer=pacer, stream=stream),
                     lambda done: {"video_url": done.video_url or None, "cost_usd": done.cost_usd,
                                   "video_path": str(done.path)})
             if video.generating_s:
                 self.state.timings().record(request.duration, video.generating_s)
-            return self._decode(video, selection, progress)
+            return self._decode(video, selection, progress, stream if not video.reused else None,
+                                pacer.reserve())
 
     def fetch(self, request_id: str, selection: FrameSelection, settings: ApiSettings | None, *,
               progress: Progress, should_stop: Callable[[], bool] | None = None) -> PipelineResult:
@@ -118,16 +144,19 @@ class Pipeline:
             if video is None:
                 if settings is None:
                     settings = self.api_settings()
+                stream = self._stream(selection, progress)
                 with RunComfyClient(settings) as client:
                     video = self._wait_and_download(client, self.state.results(), request_id, progress,
-                                                    cancel_on_stop=False)
+                                                    cancel_on_stop=False, stream=stream)
+                return self._decode(video, selection, progress, stream)
             return self._decode(video, selection, progress)
 
     def _wait_and_download(self, client: RunComfyClient, cache: ResultCache, request_id: str,
                            progress: Progress, *, known_completed: bool = False,
-                           cancel_on_stop: bool = True) -> GeneratedVideo:
+                           cancel_on_stop: bool = True, pacer: Pacer | None = None,
+                           stream: StreamingDecode | None = None) -> GeneratedVideo:
         """``known_completed``: the job is known to have finished, so the API not knowing it any
-        more means its result expired."""
+        more means its result expired. ``stream``: decodes the frames while the file lands."""
         progress.request_id = request_id
         progress.started_at = progress.started_at or time.monotonic()
         if progress.phase not in (Phase.QUEUED, Phase.GENERATING):
@@ -138,7 +167,8 @@ class Pipeline:
 
         try:
             result = client.handle(request_id).wait(on_update, poll_interval=self.poll_interval,
-                                                    timeout=self.timeout, cancel_on_stop=cancel_on_stop)
+                                                    timeout=self.timeout, cancel_on_stop=cancel_on_stop,
+                                                    next_interval=pacer.interval if pacer else None)
         except RequestNotFoundError:
             if not known_completed:
                 raise

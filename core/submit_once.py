@@ -44,12 +44,13 @@ class Attachment:
 
 
 def submit_or_attach(client: RunComfyClient, journal: Journal, model_id: str, body: dict, seed: object, *,
-                     progress: Progress, is_cached: Callable[[str], bool], estimate_usd: float | None = None,
-                     spend_check: Callable | None = None) -> Attachment:
+                     progress: Progress, is_cached: Callable[[str], bool],
+                     estimate: Callable[[], float] | None = None, spend_check: Callable | None = None) -> Attachment:
     """The request to wait for: an earlier one with the same fingerprint, or a new submission.
 
-    ``spend_check(connection, estimate_usd)`` runs in the same database transaction that records
-    the submission (the spend guard: check and reservation under one lock across processes)."""
+    Only for a new submission: ``estimate()`` gives its price by the price table, recorded with
+    it; ``spend_check(connection, estimate_usd)`` runs in the same database transaction that
+    records it (the spend guard: check and reservation under one lock across processes)."""
     api_base = client.settings.base_url
     key = fingerprint(model_id, body, seed, api_base)
     known = _known(key, journal.read(key), is_cached)
@@ -67,6 +68,7 @@ def submit_or_attach(client: RunComfyClient, journal: Journal, model_id: str, bo
                          known.request_id, entry.state)
             progress.request_id = known.request_id
             return known
+        estimate_usd = None if estimate is None else estimate()
         now = time.time()
         new = JournalEntry(key, SUBMITTING, model_id, seed=seed, api_base=api_base, body=body,
                            estimate_usd=estimate_usd, created_at=now, updated_at=now)

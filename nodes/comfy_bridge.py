@@ -72,6 +72,16 @@ def route_table():
     return getattr(server, "routes", None) if server is not None else None
 
 
+def listen_addresses() -> tuple[str, ...]:
+    """The addresses ComfyUI's server listens on: its ``--listen`` (comma-separated; "0.0.0.0,::"
+    when given bare), "127.0.0.1" by default and outside ComfyUI."""
+    cli_args = _module("comfy.cli_args")
+    listen = getattr(getattr(cli_args, "args", None), "listen", None)
+    if not isinstance(listen, str):
+        return ("127.0.0.1",)
+    return tuple(address.strip() for address in listen.split(","))
+
+
 # --- folders -----------------------------------------------------------------------------------
 
 def data_dir() -> Path:

@@ -1,9 +1,7 @@
 """Kling 3.0 Fetch Result (RunComfy): the video of an earlier request, by its request id."""
 from __future__ import annotations
 
-import re
-
-from ..core.api.handle import DEFAULT_POLL_INTERVAL_S
+from ..core.api.handle import DEFAULT_POLL_INTERVAL_S, is_request_id
 from ..core.errors import InvalidInputError
 from ..core.pipeline import Pipeline
 from ..core.status import Progress
@@ -14,7 +12,6 @@ from .prompt_node import CATEGORY
 from .video_io import FRAME_OPTION_INPUTS, OUTPUT_NAMES, OUTPUT_TOOLTIPS, OUTPUT_TYPES, frame_selection, video_outputs
 
 POLL_INTERVAL_S = DEFAULT_POLL_INTERVAL_S  # at most one status request per interval (tests shorten it)
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
 
 
 class Kling3FetchResultNode:
@@ -54,7 +51,7 @@ class Kling3FetchResultNode:
 
 def checked_request_id(value) -> str:
     text = value.strip() if isinstance(value, str) else value
-    if not isinstance(text, str) or not _REQUEST_ID.match(text):
+    if not is_request_id(text):
         raise InvalidInputError("request_id", "must be a RunComfy request id (letters, digits, '-' and '_', "
                                 "as shown by the request_id output or in the request history)", value,
                                 hint="Nothing was sent")

@@ -29,7 +29,7 @@ from ..core.api.settings import TOKEN_ENVS, ApiSettings, load_settings, resolve_
 from ..core.errors import (ApiUnreachableError, AuthenticationError, ConfigurationError, InvalidInputError,
                            MissingTokenError, PermissionDeniedError, RateLimitedError, RunComfyError, StateFileError,
                            refused_token_advice)
-from ..core.kling.pricing import PricingCache
+from ..core.kling.pricing import SHARED, PricingCache
 from ..core.kling.request import MAX_DURATION_S, MIN_DURATION_S, MODEL_ID
 from ..core.redaction import mask, redact
 from ..core.store.folder import StateFolder
@@ -117,7 +117,8 @@ class RouteContext:
         self._environ = environ
         #: the addresses ComfyUI listens on; None: its ``--listen`` (``comfy_bridge.listen_addresses``)
         self.listen = None if listen is None else tuple(listen)
-        self.pricing = pricing or PricingCache(lambda settings: model_info_once(settings, CHECK_TIMEOUT))
+        #: the process's one price table (the pipeline reads the same), unless a test gives its own
+        self.pricing = SHARED if pricing is None else pricing
         self.check_timeout = check_timeout
 
     @property
@@ -143,6 +144,12 @@ class RouteContext:
         except StateFileError as exc:
             return {"result": "invalid", "detail": str(exc)}
         return check_token(saved, self.environ, self.check_timeout)
+
+    def prices(self) -> dict:
+        settings = self.api_settings()
+        if settings is None:
+            return self.pricing.get(None)
+        return self.pricing.get(settings.base_url, lambda: model_info_once(settings, CHECK_TIMEOUT))
 
     def api_settings(self) -> ApiSettings | None:
         """Base URL and the token in use; None without a token or with a bad base URL."""
@@ -218,7 +225,7 @@ def make_routes(context: RouteContext):
     @routes.get(PREFIX + "/pricing")
     @guarded()
     async def pricing(request):
-        return web.json_response(await asyncio.to_thread(lambda: context.pricing.get(context.api_settings())))
+        return web.json_response(await asyncio.to_thread(context.prices))
 
     @routes.get(PREFIX + "/eta")
     @guarded()

@@ -8,6 +8,7 @@ import types
 
 import pytest
 
+from comfyui_harness import platform_skipif
 from pack_loader import pack_module
 
 preview = pack_module("nodes.preview")
@@ -61,7 +62,7 @@ def test_no_preview_is_not_an_error(tmp_path, monkeypatch):
     assert preview.preview_ui(tmp_path / "missing.mp4", temp_dir=tmp_path / "temp") == {}
 
 
-@pytest.mark.skipif(os.name != "posix", reason="hard links")
+@platform_skipif(os.name != "posix", "hard links")
 def test_preview_is_a_link_not_a_second_copy_when_possible(tmp_path):
     video = tmp_path / "big.mp4"
     video.write_bytes(b"x" * 4096)

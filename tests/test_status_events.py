@@ -2,15 +2,18 @@
 generation times behind the estimate: test_generation_times.py; the preview: test_preview.py)."""
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import types
 
 import pytest
 
-from pack_loader import PACK_DIR, pack_module
+from node_outputs import outputs
+from pack_loader import PACK_DIR, load_pack, pack_module
 
 status_events = pack_module("nodes.status_events")
+T2V = load_pack().NODE_CLASS_MAPPINGS["RunComfyKling3TextToVideo"]
 
 CASES = json.loads((PACK_DIR / "web" / "tests" / "status_text_cases.json").read_text(encoding="utf-8"))["cases"]
 
@@ -63,7 +66,7 @@ def test_status_reaches_both_the_event_and_the_native_status_text(server):
     assert data["text"] == "Generating · 0:42 elapsed · ~1:10 left"
     assert server.texts == [("12", data["text"], "client-1")]
     assert sid == "client-1"  # only the browser that queued the prompt, as ComfyUI's own events
-    json.dumps(data)  # the websocket carries JSON
+    assert json.loads(json.dumps(data)) == data  # the websocket carries JSON, losing nothing
 
 
 def test_payload_keys_are_stable(server):
@@ -92,13 +95,26 @@ def test_without_node_id_only_the_event_is_sent(server):
     assert len(server.sent) == 1 and server.texts == []
 
 
-def test_a_broken_server_never_breaks_the_generation(server, monkeypatch):
+def test_a_broken_server_never_breaks_the_generation(comfy, sandbox, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("socket gone")
-    monkeypatch.setattr(server, "send_sync", boom)
-    status_events.send_status("1", "generating")  # no exception
+    instance = sys.modules["server"].PromptServer.instance
+    monkeypatch.setattr(instance, "send_sync", boom)
+    monkeypatch.setattr(instance, "send_progress_text", boom)
+    answer = asyncio.run(T2V().generate(prompt="a fox", negative_prompt="", duration=3, aspect_ratio="1:1",
+                                        cfg_scale=0.5, sound=False, seed=3, unique_id="8"))
+    out = outputs(T2V, answer)
+    # every status send failed, yet the paid generation came through whole, and only once
+    assert comfy.events == [] and comfy.progress_texts == []
+    assert out["frame_count"] == 72 and out["images"].shape[0] == 72
+    assert sandbox.submissions_ids == [out["request_id"]]
+    assert comfy.bar_values[-1][1:] == (100, 100)
 
 
-def test_outside_comfyui_sending_is_a_no_op(monkeypatch):
-    monkeypatch.setitem(sys.modules, "server", None)  # "import server" fails
+def test_outside_comfyui_sending_is_a_no_op(server, monkeypatch):
     status_events.send_status("1", "queued", queue_position=1)
+    assert len(server.sent) == len(server.texts) == 1
+    monkeypatch.setitem(sys.modules, "server", None)  # "import server" fails: outside ComfyUI
+    assert status_events.send_status("1", "generating") is None
+    # nothing reached the server seen earlier: no instance is kept from an earlier call
+    assert len(server.sent) == len(server.texts) == 1

@@ -13,9 +13,10 @@ from typing import Mapping
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ProxyError, SSLError
 
-from ..errors import ApiUnreachableError, ProtocolError, ServerError, SubmissionOutcomeUnknownError
+from ..errors import (ApiUnreachableError, AuthenticationError, ProtocolError, ServerError,
+                      SubmissionOutcomeUnknownError)
 from .answers import read_json
-from .handle import RequestHandle
+from .handle import RequestHandle, is_request_id, shown_request_id
 from .session import DEFAULT_ATTEMPTS, READS, SUBMITS, api_session, transport_cause
 from .settings import ApiSettings, load_settings
 
@@ -77,7 +78,7 @@ class RunComfyClient:
             raise SubmissionOutcomeUnknownError(
                 f"No answer to the submission ({transport_cause(exc)})") from None
         try:
-            answer = read_json(response)
+            answer = self._read(response)
         except ProtocolError as exc:
             # A 2xx whose body we cannot read: the job probably exists, we just lost its id.
             raise SubmissionOutcomeUnknownError(f"Unreadable answer to the submission: {exc.reason}") from None
@@ -90,6 +91,10 @@ class RunComfyClient:
         request_id = answer.get("request_id")
         if not isinstance(request_id, str) or not request_id:
             raise SubmissionOutcomeUnknownError("The answer to the submission holds no request id")
+        if not is_request_id(request_id):
+            # never put it in a URL (``../../x`` or ``x?a=b#`` would send the token elsewhere)
+            raise SubmissionOutcomeUnknownError(f"The answer to the submission holds a malformed request "
+                                                f"id {shown_request_id(request_id)}; it was not used")
         log.info("Submitted %s as request %s", model_id, request_id)
         return RequestHandle(self, request_id)
 
@@ -102,7 +107,14 @@ class RunComfyClient:
         except requests.RequestException as exc:
             raise ApiUnreachableError(f"The RunComfy API did not answer {method} {path.split('?')[0]}: "
                                       f"{transport_cause(exc)}", request_id=request_id) from None
-        return read_json(response, request_id)
+        return self._read(response, request_id)
+
+    def _read(self, response: requests.Response, request_id: str | None = None) -> dict:
+        """``read_json``; a refused token's advice names where the token came from."""
+        try:
+            return read_json(response, request_id, self.settings.token)
+        except AuthenticationError as exc:
+            raise exc.for_token_source(self.settings.token_source)
 
 
 def _never_sent(exc: requests.RequestException) -> bool:

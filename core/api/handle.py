@@ -6,6 +6,7 @@ code that reacts to them reads as a plain ``isinstance`` check.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Callable, ClassVar, Protocol
@@ -13,15 +14,37 @@ from typing import Callable, ClassVar, Protocol
 from .. import stopping
 from ..errors import (ApiUnreachableError, JobCancelledError, JobFailedError, ProtocolError,
                       RateLimitedError, RunComfyError, ServerError, StoppedError, WaitTimeoutError)
+from ..redaction import network_text
 
 
 log = logging.getLogger("runcomfy_kling3")
 
 DEFAULT_POLL_INTERVAL_S = 2.0
+MIN_POLL_INTERVAL_S = 1.0  # a pacing callback never makes it more than one status request a second
 DEFAULT_TIMEOUT_S = 30 * 60.0
 MAX_FAILED_POLLS = 8  # consecutive polls that failed even after the HTTP-level retries
 MAX_REASON_CHARS = 500  # a failure reason from the API, as shown
 CANCEL_TIMEOUT = (3.0, 5.0)  # (connect, read) seconds for the cancel sent when the user stops
+#: what a RunComfy request id looks like; anything else never goes into a URL path
+REQUEST_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def is_request_id(value: object) -> bool:
+    """True for a well-formed request id (the API's and the Fetch Result node's input alike)."""
+    return isinstance(value, str) and REQUEST_ID_PATTERN.fullmatch(value) is not None
+
+
+def shown_request_id(value: object) -> str:
+    """A request id that failed ``is_request_id``, fit to quote: escaped, redacted and short."""
+    return network_text(repr(value), limit=40)
+
+
+def check_request_id(value: object, request_id: str | None = None) -> str:
+    """``value`` when it is a well-formed request id, else ``ProtocolError`` (the API's answer)."""
+    if not is_request_id(value):
+        raise ProtocolError(f"The API answered a malformed request id {shown_request_id(value)}; it was "
+                            f"not used", request_id=request_id)
+    return value  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -74,7 +97,8 @@ def parse_status(body: dict, request_id: str | None = None) -> Status:
     name = str(body.get("status") or "").strip().lower()
     kind = _STATUS_NAMES.get(name)
     if kind is None:
-        raise ProtocolError(f"The API reported an unknown job status {name!r}", request_id=request_id)
+        raise ProtocolError(f"The API reported an unknown job status {network_text(name, limit=60)!r}",
+                            request_id=request_id)
     if kind is Queued:
         position = body.get("queue_position")
         return Queued(position=int(position) if isinstance(position, (int, float)) else None)
@@ -116,8 +140,7 @@ def failure_text(error: object) -> str:
     """The reason of a failure as one short line: a string, or the message of an error object."""
     if isinstance(error, dict):
         error = error.get("message") or error.get("error_message") or error.get("detail") or error
-    text = " ".join(str(error).split()) if error else "no reason given"
-    return text if len(text) <= MAX_REASON_CHARS else text[:MAX_REASON_CHARS - 1] + "\u2026"
+    return network_text(error, limit=MAX_REASON_CHARS) if error else "no reason given"
 
 
 class ApiCaller(Protocol):
@@ -132,7 +155,7 @@ class RequestHandle:
 
     def __init__(self, client: ApiCaller, request_id: str):
         self.client = client
-        self.request_id = request_id
+        self.request_id = check_request_id(request_id)
 
     def __repr__(self) -> str:
         return f"RequestHandle(request_id={self.request_id!r})"
@@ -143,6 +166,11 @@ class RequestHandle:
     def result(self) -> JobResult | None:
         """The result when the job completed, ``None`` while it is still queued or running."""
         body = self._get("result", params={"include_cost": "true"})
+        answered = body.get("request_id")
+        if answered is not None and answered != self.request_id:
+            check_request_id(answered, self.request_id)
+            raise ProtocolError(f"The API answered with the result of another request ({answered})",
+                                request_id=self.request_id)
         status = parse_status(body, self.request_id)
         if isinstance(status, Failed):
             raise JobFailedError(f"The job failed: {failure_text(status.error)}",
@@ -165,8 +193,11 @@ class RequestHandle:
 
     def wait(self, on_update: Callable[[JobUpdate], None] | None = None, *,
              poll_interval: float = DEFAULT_POLL_INTERVAL_S, timeout: float = DEFAULT_TIMEOUT_S,
-             cancel_on_stop: bool = True) -> JobResult:
-        """Poll until the job finishes; at most one status request per ``poll_interval``.
+             cancel_on_stop: bool = True,
+             next_interval: Callable[[Status | None], float] | None = None) -> JobResult:
+        """Poll until the job finishes; at most one status request per ``poll_interval``, or per
+        ``next_interval(last_status)`` seconds when given (never under ``MIN_POLL_INTERVAL_S``
+        unless ``poll_interval`` itself is shorter).
 
         ``on_update`` is called on every change of status or queue position. A stop request
         (``core.stopping``) is seen within 0.2 s (also during retry back-off); then the job is
@@ -183,7 +214,9 @@ class RequestHandle:
                     raise WaitTimeoutError(f"Gave up waiting after {timeout / 60:.0f} min "
                                            f"(last status: {last.phase if last else 'unknown'})",
                                            request_id=self.request_id)
-                next_poll = time.monotonic() + poll_interval
+                pace = poll_interval if next_interval is None else \
+                    max(min(poll_interval, MIN_POLL_INTERVAL_S), next_interval(last))
+                next_poll = time.monotonic() + pace
                 try:
                     status = self.status()
                     result = self.result() if isinstance(status, Completed) else None
@@ -197,7 +230,8 @@ class RequestHandle:
                     continue
                 if status != last:
                     last = status
-                    log.info("Request %s: %s", self.request_id, status)
+                    log.info("Request %s: %s", self.request_id,
+                             f"failed ({failure_text(status.error)})" if isinstance(status, Failed) else status)
                     if on_update is not None:
                         on_update(JobUpdate(self.request_id, status, time.monotonic() - start))
                 if result is not None:

@@ -8,7 +8,7 @@ from typing import Mapping
 from urllib.parse import urlsplit
 
 from ..errors import ConfigurationError, MissingTokenError
-from ..redaction import mask
+from ..redaction import mask, shown_url
 
 DEFAULT_BASE_URL = "https://model-api.runcomfy.net"
 BASE_URL_ENV = "RUNCOMFY_API_BASE"
@@ -30,15 +30,23 @@ def is_loopback_host(host: str | None) -> bool:
 def check_base_url(url: str) -> str:
     """The API base URL, normalised; plain http is allowed only for loopback (the sandbox)."""
     url = url.strip().rstrip("/")
-    parts = urlsplit(url)
+    shown = shown_url(url)  # never the password or query it may carry
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        raise ConfigurationError(f"{BASE_URL_ENV}: is not a valid URL (got {shown!r})") from None
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        raise ConfigurationError(f"{BASE_URL_ENV}: must not carry a user name or password (got {shown!r}); "
+                                 f"the API token is the only credential")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigurationError(f"{BASE_URL_ENV}: must be an http(s) URL (got {url!r})")
+        raise ConfigurationError(f"{BASE_URL_ENV}: must be an http(s) URL (got {shown!r})")
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise ConfigurationError(
             f"{BASE_URL_ENV}: plain http is only allowed for a local sandbox on a loopback host "
-            f"(got {url!r}); use https so the API token is never sent in clear text")
-    if parts.query or parts.fragment or parts.username or parts.password:
-        raise ConfigurationError(f"{BASE_URL_ENV}: must not carry credentials, a query or a fragment")
+            f"(got {shown!r}); use https so the API token is never sent in clear text")
+    if parts.query or parts.fragment:
+        raise ConfigurationError(f"{BASE_URL_ENV}: must not carry a query or a fragment (got {shown!r})")
     return url
 
 

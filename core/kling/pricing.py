@@ -1,9 +1,10 @@
-"""Kling 3.0 Pro prices in USD per second, with and without sound, for the cost shown in ComfyUI.
+"""Kling 3.0 Pro prices in USD per second, with and without sound: the one price table behind the
+estimate on the node, the spend guard and the estimate recorded in the ledger.
 
 The model endpoint states the current price; when it cannot be asked (no token, an error), the
-published prices stand. ``PricingCache`` asks at most once an hour, so opening a workflow never
-waits on the network twice; how it asks is given to it (the settings routes make one quick,
-unretried call).
+published prices (``PUBLISHED``, with their source and date) stand. ``SHARED`` asks at most once
+an hour per API base, for the settings routes and the pipeline alike, so the node and the ledger
+show the same numbers; how it asks is given to it (one quick, unretried call).
 """
 from __future__ import annotations
 
@@ -14,19 +15,29 @@ import threading
 import time
 from typing import Callable
 
-from ..api.settings import ApiSettings
 from ..errors import RunComfyError
-from .request import PRICE_PER_SECOND_USD, PRICE_PER_SECOND_WITH_SOUND_USD
 
 log = logging.getLogger("runcomfy_kling3")
 
 PRICING_TTL_S = 3600.0
 PRICING_RETRY_S = 300.0      # after a failed price lookup, the defaults stand this long
+PRICE_PER_SECOND_USD = 0.112
+PRICE_PER_SECOND_WITH_SOUND_USD = 0.168
+#: the published prices, where they come from and when they were read
+PUBLISHED = {"per_second_usd": PRICE_PER_SECOND_USD, "per_second_with_sound_usd": PRICE_PER_SECOND_WITH_SOUND_USD,
+             "source": "default", "as_of": "2026-11-23",
+             "reference": "RunComfy's public price for kling/kling-3.0/pro/text-to-video"}
 
 
 def default_pricing() -> dict:
-    return {"per_second_usd": PRICE_PER_SECOND_USD,
-            "per_second_with_sound_usd": PRICE_PER_SECOND_WITH_SOUND_USD, "source": "default"}
+    return dict(PUBLISHED)
+
+
+def estimate_usd(duration_s: int, sound: bool, prices: dict | None = None) -> float:
+    """The price of one video by the table (``prices`` from ``PricingCache.get``, else published)."""
+    prices = prices or PUBLISHED
+    rate = prices["per_second_with_sound_usd"] if sound else prices["per_second_usd"]
+    return round(duration_s * rate, 3)
 
 
 def parse_pricing(info: object) -> tuple[float, float] | None:
@@ -75,37 +86,39 @@ def _money(value: object) -> float | None:
 
 class PricingCache:
     """Prices per API base URL, looked up at most once per ``ttl_s`` (and not again for
-    ``retry_s`` after a failure).
+    ``retry_s`` after a failure). ``fetch()`` returns the model endpoint's answer or raises a
+    ``RunComfyError``."""
 
-    ``fetch_model_info(settings)`` returns the model endpoint's answer or raises a
-    ``RunComfyError``.
-    """
-
-    def __init__(self, fetch_model_info: Callable[[ApiSettings], object], ttl_s: float = PRICING_TTL_S,
-                 retry_s: float = PRICING_RETRY_S, clock: Callable[[], float] = time.monotonic):
-        self._fetch, self.ttl_s, self.retry_s, self._clock = fetch_model_info, ttl_s, retry_s, clock
+    def __init__(self, ttl_s: float = PRICING_TTL_S, retry_s: float = PRICING_RETRY_S,
+                 clock: Callable[[], float] = time.monotonic):
+        self.ttl_s, self.retry_s, self._clock = ttl_s, retry_s, clock
         self._entries: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()
 
-    def get(self, settings: ApiSettings | None) -> dict:
-        """The prices for ``settings`` (the published ones when there are none: no token)."""
-        if settings is None:
+    def get(self, base_url: str | None, fetch: Callable[[], object] | None = None) -> dict:
+        """The prices at ``base_url`` (the published ones without one: no token)."""
+        if base_url is None or fetch is None:
             return default_pricing()
-        base = settings.base_url
         with self._lock:
-            entry = self._entries.get(base)
+            entry = self._entries.get(base_url)
         if entry is not None and entry[0] > self._clock():
             return dict(entry[1])
-        prices = self._lookup(settings)
+        prices = self._lookup(fetch)
         value = default_pricing() if prices is None else {
-            "per_second_usd": prices[0], "per_second_with_sound_usd": prices[1], "source": "api"}
+            "per_second_usd": prices[0], "per_second_with_sound_usd": prices[1], "source": "api",
+            "as_of": time.strftime("%Y-%m-%d"), "reference": f"GET /v1/models at {base_url}"}
         with self._lock:
-            self._entries[base] = (self._clock() + (self.retry_s if prices is None else self.ttl_s), value)
+            self._entries[base_url] = (self._clock() + (self.retry_s if prices is None else self.ttl_s), value)
         return dict(value)
 
-    def _lookup(self, settings: ApiSettings) -> tuple[float, float] | None:
+    @staticmethod
+    def _lookup(fetch: Callable[[], object]) -> tuple[float, float] | None:
         try:
-            return parse_pricing(self._fetch(settings))
+            return parse_pricing(fetch())
         except (RunComfyError, ValueError) as exc:
             log.info("RunComfy: current prices unavailable (%s); using the published ones", type(exc).__name__)
             return None
+
+
+#: the process's one cache: the settings routes and the pipeline read the same prices
+SHARED = PricingCache()

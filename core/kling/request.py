@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass, field
 
 from ..errors import InvalidInputError
+from .pricing import estimate_usd
 
 MODEL_ID = "kling/kling-3.0/pro/text-to-video"
 ASPECT_RATIOS = ("16:9", "9:16", "1:1")
@@ -21,8 +22,6 @@ SHOT_TYPE = "customize"
 #: 24 fps is what Kling produces in practice (the decoder reads the real one from the file)
 OUTPUT_SIZES = {"16:9": (1920, 1080), "9:16": (1080, 1920), "1:1": (1440, 1440)}
 EXPECTED_FPS = 24
-PRICE_PER_SECOND_USD = 0.112
-PRICE_PER_SECOND_WITH_SOUND_USD = 0.168
 
 
 @dataclass(frozen=True)
@@ -78,9 +77,9 @@ class TextToVideoRequest:
             body["shot_type"] = SHOT_TYPE
         return body
 
-    def estimated_cost_usd(self) -> float:
-        rate = PRICE_PER_SECOND_WITH_SOUND_USD if self.sound else PRICE_PER_SECOND_USD
-        return round(self.duration * rate, 3)
+    def estimated_cost_usd(self, prices: dict | None = None) -> float:
+        """By the price table (``pricing.PricingCache.get``; the published prices by default)."""
+        return estimate_usd(self.duration, self.sound, prices)
 
 
 def check_text(field_name: str, value: object, max_chars: int, *, required: bool) -> None:

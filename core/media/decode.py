@@ -1,13 +1,25 @@
-"""mp4 file -> the selected frames, and the sound of exactly their span (kept in step)."""
+"""mp4 file -> the selected frames, and the sound of exactly their span (kept in step).
+
+``decode_clip`` decodes a file that is complete. ``StreamingDecode`` decodes the frames of a
+download while it lands (see ``growing_file``) and the sound once the file is complete, so on a
+slow network the clip is ready about when its last bytes arrive, not a whole decode later.
+"""
 from __future__ import annotations
 
+import contextvars
+import gc
+import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
 from .audio import AudioTrack, decode_audio
-from .frames import DecodedFrames, decode_frames
+from .frames import DecodedFrames, Reservation, decode_frames
+from .growing_file import DownloadFeed, GrowingFile, Restarted
 from .selection import FrameSelection
+
+log = logging.getLogger("runcomfy_kling3")
 
 #: when the file states no frame rate (never seen from Kling), the sound is cut as for 24 fps
 FALLBACK_FPS = 24.0
@@ -21,10 +33,95 @@ class DecodedClip:
 
 
 def decode_clip(path: Path, selection: FrameSelection, *, progress: Callable[[int, int], None] | None = None,
-                request_id: str | None = None) -> DecodedClip:
-    frames = decode_frames(path, selection, request_id=request_id, progress=progress)
+                request_id: str | None = None, reserved: Reservation | None = None) -> DecodedClip:
+    frames = decode_frames(path, selection, request_id=request_id, progress=progress, reserved=reserved)
+    return DecodedClip(Path(path), frames, _audio_of(path, frames, selection))
+
+
+def _audio_of(path: Path, frames: DecodedFrames, selection: FrameSelection) -> AudioTrack:
     source_fps = frames.source.fps or FALLBACK_FPS
     start = selection.skip_first_frames / source_fps
     end = start + frames.frame_count * selection.select_every_nth / source_fps
-    audio = decode_audio(path, duration=frames.source.duration, start=start, end=end)
-    return DecodedClip(Path(path), frames, audio)
+    return decode_audio(path, duration=frames.source.duration, start=start, end=end)
+
+
+class StreamingDecode:
+    """Decode the frames of a download in a thread while it runs.
+
+    Hand ``on_part`` and ``on_progress`` to the download, then call ``downloaded(path)`` once
+    the file is complete and verified (or ``abandon(error)`` when it failed), then ``result``.
+    Whatever the stream could not give (the header comes last, the download started over, the
+    frames decoded before the file failed verification) is decoded from the finished file.
+    """
+
+    def __init__(self, selection: FrameSelection, *, request_id: str | None = None,
+                 progress: Callable[[int, int], None] | None = None, reserved: Reservation | None = None):
+        self.selection, self.request_id, self.progress = selection, request_id, progress
+        self.reserved = reserved
+        self.feed = DownloadFeed(request_id)
+        self._thread: threading.Thread | None = None
+        self._clip: DecodedClip | None = None
+        self._error: BaseException | None = None
+        #: how the frames were decoded: "while downloading", "after the download" (and why)
+        self.mode = "after the download"
+
+    # --- the download's side ----------------------------------------------------------------
+    def on_part(self, part_path: Path) -> None:
+        self.feed.attach(part_path)
+        if self._thread is None:
+            context = contextvars.copy_context()  # the job's stop callback lives in it
+            self._thread = threading.Thread(target=context.run, args=(self._run,),
+                                            name="streaming-decode", daemon=True)
+            self._thread.start()
+
+    def on_progress(self, have: int, total: int | None) -> None:
+        self.feed.advance(have, total)
+
+    def downloaded(self, path: Path) -> None:
+        self.feed.finish(path)
+
+    def abandon(self, error: BaseException) -> None:
+        self.feed.fail(error)
+        self._join()
+        self._clip = None
+        if self.reserved is not None:
+            self.reserved.release()
+
+    # --- the result -------------------------------------------------------------------------
+    def result(self, path: Path) -> DecodedClip:
+        """The decoded clip of the finished file at ``path``."""
+        self._join()
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        if self._clip is not None:
+            return self._clip
+        gc.collect()  # frames of an abandoned attempt must be gone before the next buffer
+        return decode_clip(path, self.selection, progress=self.progress, request_id=self.request_id,
+                           reserved=self.reserved)
+
+    def _join(self) -> None:
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        feed = self.feed
+        try:
+            if not feed.header_ready():
+                self.mode = "after the download (the mp4 index comes last)"
+                return
+            with GrowingFile(feed) as reader:
+                frames = decode_frames(feed.path, self.selection, request_id=self.request_id,
+                                       progress=self.progress, source=reader, reserved=self.reserved)
+            final = feed.wait_finished()
+            self._clip = DecodedClip(final, frames, _audio_of(final, frames, self.selection))
+            self.mode = "while downloading"
+        except Restarted:
+            self.mode = "after the download (the transfer started over)"
+        except BaseException as exc:  # noqa: BLE001 - handed to result()
+            if feed.error is not None and exc is feed.error:
+                return  # the download failed: its own thread reports that
+            if feed.restarted:
+                self.mode = "after the download (the transfer started over)"
+                return
+            self._error = exc

@@ -25,15 +25,17 @@ import re
 import uuid
 from pathlib import Path
 from typing import Callable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 import requests
 import urllib3
 
 from .. import stopping
 from ..api.session import FILES, NoAuth, make_session, transport_cause
-from ..errors import DownloadError, FileTooLargeError, ResultExpiredError, RunComfyError
+from ..errors import DecodeError, DownloadError, FileTooLargeError, ResultExpiredError, RunComfyError
+from ..redaction import install_log_filter, shown_url
 from ..store.files import fsync_directory
+from .url_policy import ResultUrlPolicy, redirect_target
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -42,19 +44,16 @@ CHUNK_BYTES = 1024 * 1024
 MAX_REDIRECTS = 10
 MAX_BACKOFF_S = 20.0
 EXPIRED_STATUSES = (403, 404, 410)
+#: whole downloads of a file that fails ``verify`` (the first one included) before giving up
+VERIFY_ATTEMPTS = 3
 ACCEPTED_TYPES = ("application/octet-stream", "binary/octet-stream", "application/mp4")
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(\d+)-(\d+)/(\d+|\*)\s*$", re.IGNORECASE)
 
 
 def file_session(max_attempts: int = 5) -> requests.Session:
     """A session for storage hosts: status and connection retries, no credentials."""
+    install_log_filter("urllib3.connectionpool", "urllib3.util.retry")  # they log signed queries
     return make_session(FILES, NoAuth(), attempts=max_attempts, pool_size=2)
-
-
-def shown_url(url: str) -> str:
-    """The URL without its query: signed storage URLs carry credentials there."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
 
 
 def _mib(value: int) -> str:
@@ -64,8 +63,9 @@ def _mib(value: int) -> str:
 class _Transfer:
     """State of one download across its attempts."""
 
-    def __init__(self, url, part_path, max_bytes, progress, timeout, request_id):
+    def __init__(self, url, part_path, max_bytes, progress, timeout, request_id, policy=None):
         self.url = url
+        self.policy: ResultUrlPolicy = policy or ResultUrlPolicy()  # checks the URL and each redirect
         self.part_path = part_path
         self.max_bytes = max_bytes
         self.progress = progress
@@ -85,25 +85,35 @@ class _Transfer:
 def download_file(url: str, dest: str | Path, *, max_bytes: int = DEFAULT_MAX_BYTES,
                   progress: Callable[[int, int | None], None] | None = None,
                   timeout: float = 30.0, max_attempts: int = 5, request_id: str | None = None,
-                  session: requests.Session | None = None, backoff_s: float = 0.5) -> Path:
+                  session: requests.Session | None = None, backoff_s: float = 0.5,
+                  verify: Callable[[Path], object] | None = None, api_base: str | None = None) -> Path:
     """Download ``url`` to ``dest`` and return ``dest`` as a Path.
+    ``url`` and each redirect must pass ``ResultUrlPolicy(api_base)``, else ``UnsafeResultUrlError``.
 
     ``dest`` appears complete or not at all (same-directory temp file, fsync, ``os.replace``).
     ``progress(bytes_done, total_or_None)`` is called after every chunk. Raises
     ``ResultExpiredError`` (403/404/410), ``FileTooLargeError`` (over ``max_bytes``),
     ``StoppedError`` (a stop was requested, see ``core.stopping``) or ``DownloadError``.
+    ``verify(path)`` checks the file before it becomes ``dest`` (``DecodeError``: e.g. a body cut
+    short without saying so); a bad file is downloaded again, up to ``VERIFY_ATTEMPTS`` times.
     """
+    policy = ResultUrlPolicy(api_base)
+    policy.check(url, request_id=request_id)
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     part_path = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
-    transfer = _Transfer(url, part_path, max_bytes, progress, timeout, request_id)
+    transfer = _Transfer(url, part_path, max_bytes, progress, timeout, request_id, policy)
     own_session = session is None
     session = file_session(max_attempts) if own_session else session
     try:
-        with open(part_path, "wb") as sink:
-            _download_with_resume(session, transfer, sink, max_attempts, backoff_s)
-            sink.flush()
-            os.fsync(sink.fileno())
+        for attempt in range(1, VERIFY_ATTEMPTS + 1):
+            with open(part_path, "wb") as sink:
+                _download_with_resume(session, transfer, sink, max_attempts, backoff_s)
+                sink.flush()
+                os.fsync(sink.fileno())
+            if _verified(transfer, verify, attempt):
+                break
+            transfer = _Transfer(url, part_path, max_bytes, progress, timeout, request_id, policy)
         os.replace(part_path, dest)
         fsync_directory(dest.parent)
     except RunComfyError as exc:
@@ -114,6 +124,20 @@ def download_file(url: str, dest: str | Path, *, max_bytes: int = DEFAULT_MAX_BY
         if part_path.exists():
             part_path.unlink()
     return dest
+
+
+def _verified(transfer: _Transfer, verify, attempt: int) -> bool:
+    try:
+        if verify is not None:
+            verify(transfer.part_path)
+        return True
+    except DecodeError as exc:
+        if attempt >= VERIFY_ATTEMPTS:
+            raise transfer.error(DecodeError, f"The file downloaded from {shown_url(transfer.url)} "
+                                              f"was bad {attempt} times; last: {exc.reason}") from None
+        log.warning("Download of %s gave a bad file (%s, %d bytes); downloading it again",
+                    shown_url(transfer.url), exc.reason, transfer.have)
+        return False
 
 
 def _download_with_resume(session, transfer: _Transfer, sink, max_attempts: int, backoff_s: float):
@@ -166,7 +190,11 @@ def _attempt(session, transfer: _Transfer, sink) -> bool:
     except (requests.ConnectionError, requests.Timeout) as exc:
         # the adapter's Retry already retried connecting with backoff; more would only stall
         raise transfer.error(DownloadError, f"Could not reach the storage host "
-                                            f"{urlsplit(transfer.url).netloc} ({transport_cause(exc)})") from None
+                                            f"{urlsplit(transfer.url).netloc.rpartition('@')[2]} ({transport_cause(exc)})") from None
+    except requests.RequestException as exc:
+        # requests' own texts quote the URL, signed query included
+        raise transfer.error(DownloadError, f"Could not request {shown_url(transfer.url)} "
+                                            f"({type(exc).__name__})") from None
     with response:
         offset = _accept(response, transfer)
         if offset is None:
@@ -202,12 +230,14 @@ def _attempt(session, transfer: _Transfer, sink) -> bool:
 
 def _get_following_redirects(session, transfer: _Transfer, headers: dict) -> requests.Response:
     url = transfer.url
+    previous = None
     for _ in range(MAX_REDIRECTS + 1):
+        transfer.policy.check(url, previous, transfer.request_id)
         response = session.get(url, headers=headers, auth=NoAuth(), stream=True,
                                allow_redirects=False, timeout=(transfer.timeout, transfer.timeout))
         if response.is_redirect and response.headers.get("Location"):
-            url = urljoin(url, response.headers["Location"])
             response.close()
+            url, previous = redirect_target(url, response.headers["Location"]), url
             continue
         return response
     raise transfer.error(DownloadError, f"Too many redirects from {shown_url(transfer.url)}")

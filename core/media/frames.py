@@ -5,6 +5,10 @@ buffer of their own (``buffers.allocate``, faulted in ahead by helper threads): 
 frames, no second full-size copy. Selection (skip, every n-th, cap) and resizing happen per frame
 before a frame enters it. Before anything is allocated, ``memory.check_memory`` compares the size
 with the memory available. The decode loop itself is in ``frame_pipeline``.
+
+Faulting the buffer in costs about as much CPU as decoding on a virtual machine, so when the
+size is known before the file exists (a generation: aspect ratio and duration), ``reserve_frames``
+allocates and faults it in while the job is still generating, and ``decode_frames`` takes it.
 """
 from __future__ import annotations
 
@@ -34,23 +38,76 @@ class DecodedFrames:
     source: VideoInfo
 
 
+class Reservation:
+    """An output buffer allocated and being faulted in before its file exists."""
+
+    def __init__(self, shape: tuple[int, int, int, int], fault_bytes: int):
+        self.array: np.ndarray | None = buffers.allocate(shape, np.float32)
+        self.prefaulter: buffers.Prefaulter | None = buffers.Prefaulter(self.array, fault_bytes).__enter__()
+
+    def take(self, shape: tuple[int, int, int, int]):
+        """(array, prefaulter) when the buffer fits ``shape`` (same frame size, at least as many
+        frames), else None; either way the reservation lets go of the buffer."""
+        array, prefaulter, self.array, self.prefaulter = self.array, self.prefaulter, None, None
+        if array is not None and array.shape[1:] == shape[1:] and array.shape[0] >= shape[0]:
+            return array, prefaulter
+        self._drop(prefaulter)
+        return None
+
+    def release(self) -> None:
+        prefaulter, self.array, self.prefaulter = self.prefaulter, None, None
+        self._drop(prefaulter)
+
+    @staticmethod
+    def _drop(prefaulter) -> None:
+        if prefaulter is not None:
+            prefaulter.stop()
+
+
+def reserve_frames(expected: VideoInfo, selection: FrameSelection) -> Reservation | None:
+    """Allocate the output of ``expected`` (the clip a request will make) and start faulting it
+    in. None when nothing would be reserved (no frames, or memory is short: the decode then
+    reports that with the real file's sizes)."""
+    try:
+        check_memory(expected, selection)
+    except Exception:  # NotEnoughMemoryError, bad selection: decode_frames says it properly
+        return None
+    count, out_h, out_w = plan_frames(expected, selection)
+    if count == 0:
+        return None
+    return Reservation((count + _spare(count, selection, capped=True), out_h, out_w, 3),
+                       count * out_h * out_w * 3 * BYTES_PER_VALUE)
+
+
+def _spare(count: int, selection: FrameSelection, *, capped: bool, exact: bool = False) -> int:
+    """Spare frames in case the header undercounts: address space only, never touched unless
+    used. Not needed when the cap, not the file's length, sets the count."""
+    spare = 0 if capped and selection.frame_load_cap else (2 if exact else 2 + count // 10)
+    if selection.frame_load_cap:
+        spare = min(spare, max(0, selection.frame_load_cap - count))
+    return spare
+
+
 def decode_frames(path, selection: FrameSelection = FrameSelection(), *,
                   progress: Callable[[int, int], None] | None = None, request_id: str | None = None,
-                  available_bytes: int | None = None, prefault: bool = True) -> DecodedFrames:
+                  available_bytes: int | None = None, prefault: bool = True, source=None,
+                  reserved: Reservation | None = None) -> DecodedFrames:
     """Decode the selected frames of ``path`` into one float32 RGB array.
 
     ``available_bytes`` overrides the measured free memory (for tests); ``prefault`` lets
     helper threads fault the buffer in ahead of the writer (see ``buffers.Prefaulter``).
+    ``source``: a readable file object with the bytes of ``path`` to decode from instead (a
+    download still landing; ``path`` must already hold the header). ``reserved``: a buffer
+    from ``reserve_frames``, used when it fits and released otherwise.
     """
-    # opencv loads when the first video is decoded, not when ComfyUI starts
+    # PyAV and opencv load when the first video is decoded, not when ComfyUI starts
     from .frame_pipeline import FramePipeline
 
     selection.validate()
-    info = probe_video(path)
     try:
-        with FramePipeline(path) as pipeline:
+        info = probe_video(path)
+        with FramePipeline(path if source is None else source, name=Path(path).name) as pipeline:
             if (pipeline.width, pipeline.height) != (info.width, info.height):
-                # opencv applies rotation metadata; plan with the frames it really gives
                 info = replace(info, width=pipeline.width, height=pipeline.height)
             count, out_h, out_w = plan_frames(info, selection)
             if count == 0 and selection.skip_first_frames == 0:
@@ -59,19 +116,23 @@ def decode_frames(path, selection: FrameSelection = FrameSelection(), *,
                 raise InvalidInputError(
                     "skip_first_frames", f"leaves no frame to load: the video has {info.frame_count} "
                     f"frames", selection.skip_first_frames, hint="Lower skip_first_frames")
-            check_memory(info, selection, available_bytes=available_bytes, request_id=request_id)
-            # Spare frames in case the header undercounts: address space only, never touched
-            # unless used. Not needed when the cap, not the file's length, sets the count.
-            capped = selection.frame_load_cap and selected_count(info.frame_count, replace(
+            capped = bool(selection.frame_load_cap) and selected_count(info.frame_count, replace(
                 selection, frame_load_cap=0)) > count
-            spare = 0 if capped else (2 if info.frame_count_exact else 2 + count // 10)
-            if selection.frame_load_cap:
-                spare = min(spare, selection.frame_load_cap - count)
-            frames = buffers.allocate((count + spare, out_h, out_w, 3), np.float32)
+            shape = (count + _spare(count, selection, capped=capped, exact=info.frame_count_exact),
+                     out_h, out_w, 3)
+            taken = reserved.take(shape) if reserved is not None else None
+            if taken is None:
+                check_memory(info, selection, available_bytes=available_bytes, request_id=request_id)
+                frames, prefaulter = buffers.allocate(shape, np.float32), None
+            else:
+                frames, prefaulter = taken
             done = pipeline.run(frames, selection, expected=count, progress=progress,
-                                request_id=request_id, prefault=prefault)
+                                request_id=request_id, prefault=prefault, prefaulter=prefaulter)
     except DecodeError as exc:
         raise exc.with_request_id(request_id)
+    finally:
+        if reserved is not None:
+            reserved.release()
     if done == 0:
         raise DecodeError(f"No frame of {Path(path).name} could be decoded", request_id=request_id)
     if done < count:

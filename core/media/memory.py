@@ -18,6 +18,8 @@ BYTES_PER_VALUE = 4  # float32
 MEMORY_RESERVE_BYTES = 256 * 1024 ** 2
 #: scratch frames of the decode pipeline, counted in the estimate
 PIPELINE_SCRATCH_FRAMES = 8
+#: the sound counted when the header does not say (also what a clip without sound gets: silence)
+DEFAULT_AUDIO_RATE, DEFAULT_AUDIO_CHANNELS = 48000, 2
 
 
 def plan_frames(info: VideoInfo, selection: FrameSelection) -> tuple[int, int, int]:
@@ -27,11 +29,19 @@ def plan_frames(info: VideoInfo, selection: FrameSelection) -> tuple[int, int, i
     return selected_count(info.frame_count, selection), out_h, out_w
 
 
+def audio_bytes(info: VideoInfo, selection: FrameSelection) -> int:
+    """The sound's float32 array: the span of the selected frames at the file's rate."""
+    count = plan_frames(info, selection)[0]
+    span_s = count * selection.select_every_nth / info.fps if info.fps > 0 else 0.0
+    rate = info.audio_rate or DEFAULT_AUDIO_RATE
+    return int(round(span_s * rate)) * (info.audio_channels or DEFAULT_AUDIO_CHANNELS) * BYTES_PER_VALUE
+
+
 def estimate_bytes(info: VideoInfo, selection: FrameSelection) -> int:
-    """Memory the decode needs: the output tensor plus the pipeline's scratch frames."""
+    """Memory the decode needs: the output tensor, the pipeline's scratch frames and the sound."""
     count, out_h, out_w = plan_frames(info, selection)
     scratch = PIPELINE_SCRATCH_FRAMES * (info.width * info.height + out_w * out_h) * 3
-    return count * out_h * out_w * 3 * BYTES_PER_VALUE + scratch
+    return count * out_h * out_w * 3 * BYTES_PER_VALUE + scratch + audio_bytes(info, selection)
 
 
 def memory_budget(available_bytes: int) -> int:
