@@ -12,6 +12,8 @@ worker thread with the job's stop callback, and turns the ``PipelineResult`` int
 """
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import time
 from dataclasses import dataclass
@@ -31,12 +33,15 @@ from .media.download import download_file
 from .media.memory import check_memory
 from .media.probe import VideoInfo, verify_video
 from .media.selection import FrameSelection, selected_count
-from .spend_guard import SpendGuard, read_budgets
+from .spend_guard import SpendGuard, keep_days, read_budgets
 from .status import Phase, Progress
 from .store.folder import StateFolder
+from .store.ledger import Ledger
 from .store.result_cache import ResultCache
 from .pacing import Pacer
 from .submit_once import finish_recorded, submit_or_attach
+
+log = logging.getLogger("runcomfy_kling3")
 
 
 @dataclass(frozen=True)
@@ -131,6 +136,7 @@ class Pipeline:
                                   "video_path": str(done.path)})
             if video.generating_s:
                 self.state.timings().record(request.duration, video.generating_s)
+            self._prune_ledger()
             return self._decode(video, selection, progress, stream if not video.reused else None,
                                 pacer.reserve())
 
@@ -178,33 +184,94 @@ class Pipeline:
                 hint="A new video needs a new paid job: change the seed to generate it again") from None
         generating_s = progress.generating_seconds()
         progress.begin(Phase.DOWNLOADING)
+        if pacer is not None and stream is not None:
+            stream.reserved = pacer.reserve()  # at the latest now: faulting in overlaps the download
         dest = cache.prepare(request_id, result.video_url, result.cost_usd)
         limit = {} if self.max_download_bytes is None else {"max_bytes": self.max_download_bytes}
+        if stream is not None:
+            limit["on_part"] = stream.on_part
         try:
-            download_file(result.video_url, dest, progress=progress.on_fraction, request_id=request_id,
-                          api_base=client.settings.base_url,
-                          # checked before it is cached: a body cut short unannounced is fetched again
-                          verify=lambda path: verify_video(path, name=dest.name), **limit)
-        except RunComfyError as exc:
-            raise exc.with_request_id(request_id)
-        saved = cache.commit(request_id, pin=True)
+            try:
+                download_file(result.video_url, dest, progress=_both(progress.on_fraction, stream),
+                              request_id=request_id, api_base=client.settings.base_url,
+                              # checked before it is cached: a body cut short unannounced is fetched again
+                              verify=lambda path: verify_video(path, name=dest.name), **limit)
+            except RunComfyError as exc:
+                raise exc.with_request_id(request_id)
+            saved = cache.commit(request_id, pin=True)
+        except BaseException as exc:
+            if stream is not None:
+                stream.abandon(exc)
+            raise
+        if stream is not None:
+            stream.downloaded(saved.path)
         return GeneratedVideo(request_id, result.video_url, saved.path, result.cost_usd, generating_s)
 
     @staticmethod
-    def _decode(video: GeneratedVideo, selection: FrameSelection, progress: Progress) -> PipelineResult:
-        progress.request_id = video.request_id
+    def _stream(selection: FrameSelection, progress: Progress) -> StreamingDecode | None:
+        """Decoding while downloading, where the platform allows it (see media/growing_file.py)."""
+        if not streaming_supported() or "on_part" not in __import__("inspect").signature(download_file).parameters:
+            return None  # TEMPORARY until download_file has its on_part hook
+
+        def decoding(done: int, total: int) -> None:
+            if progress.phase == Phase.DECODING:  # the download's percentage shows until it ends
+                progress.on_fraction(done, total)
+
+        return StreamingDecode(selection, request_id=progress.request_id, progress=decoding)
+
+    def _prune_ledger(self) -> None:
+        """Old ledger records go on the user's schedule (best effort: never fails a generation)."""
+        try:
+            Ledger(self.state.database()).prune_if_due(keep_days(self.state.database(), self.environ))
+        except RunComfyError as exc:
+            log.warning("RunComfy: the ledger was not pruned (%s)", exc.reason)
+
+    @staticmethod
+    def _decode(video: GeneratedVideo, selection: FrameSelection, progress: Progress,
+                stream: StreamingDecode | None = None, reserved=None) -> PipelineResult:
+        progress.request_id, progress.cost_usd = video.request_id, video.cost_usd
         progress.begin(Phase.DECODING)
-        clip = decode_clip(video.path, selection, progress=progress.on_fraction, request_id=video.request_id)
+        if stream is not None:
+            stream.progress = progress.on_fraction
+            return PipelineResult(video, stream.result(video.path))
+        clip = decode_clip(video.path, selection, progress=progress.on_fraction, request_id=video.request_id,
+                           reserved=reserved)
         return PipelineResult(video, clip)
+
+
+def _both(on_fraction: Callable[[int, int | None], None], stream: StreamingDecode | None):
+    if stream is None:
+        return on_fraction
+
+    def report(have: int, total: int | None) -> None:
+        on_fraction(have, total)
+        stream.on_progress(have, total)
+
+    return report
+
+
+@contextlib.contextmanager
+def _releasing(pacer: Pacer):
+    """A reserved output buffer that no decode took (an error, a cached result) is let go."""
+    try:
+        yield pacer
+    finally:
+        pacer.release()
+
+
+def expected_video(request: TextToVideoRequest) -> VideoInfo:
+    """The clip a request will make, as Kling makes it (for checks and reservations)."""
+    width, height = OUTPUT_SIZES[request.aspect_ratio]
+    return VideoInfo(width=width, height=height, fps=float(EXPECTED_FPS),
+                     frame_count=request.duration * EXPECTED_FPS, duration=float(request.duration),
+                     has_audio=request.sound)
 
 
 def check_before_submit(request: TextToVideoRequest, selection: FrameSelection) -> None:
     """Fail before paying for a clip whose selected frames would be none, or would not fit in
     this machine's memory once decoded."""
-    width, height = OUTPUT_SIZES[request.aspect_ratio]
-    expected = VideoInfo(width=width, height=height, fps=float(EXPECTED_FPS),
-                         frame_count=request.duration * EXPECTED_FPS, duration=float(request.duration),
-                         has_audio=request.sound)
+    expected = expected_video(request)
+    width, height = expected.width, expected.height
     if selected_count(expected.frame_count, selection) == 0:
         raise InvalidInputError("skip_first_frames", f"must leave frames to load: the {request.duration} s clip has "
                                 f"about {expected.frame_count} frames", selection.skip_first_frames)

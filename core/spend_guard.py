@@ -24,8 +24,11 @@ from .store.ledger import day_start, month_start, spend_since
 
 DAILY_ENV = "RUNCOMFY_KLING3_DAILY_BUDGET_USD"
 MONTHLY_ENV = "RUNCOMFY_KLING3_MONTHLY_BUDGET_USD"
+KEEP_DAYS_ENV = "RUNCOMFY_KLING3_KEEP_DAYS"
 SETTING_NAMES = {"daily": "daily_budget_usd", "monthly": "monthly_budget_usd"}
 ENV_NAMES = {"daily": DAILY_ENV, "monthly": MONTHLY_ENV}
+#: ledger records older than this are pruned (never this and last month's cost lines)
+DEFAULT_KEEP_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -84,3 +87,21 @@ class SpendGuard:
             spend = spend_since(db, since)
             if spend.committed + estimate > budget.usd + 1e-9:
                 raise BudgetExceededError(budget, spend.spent, spend.in_flight, estimate, count)
+
+
+def keep_days(database: Database, environ: Mapping[str, str] | None = None) -> float:
+    """How long the ledger keeps finished records: the environment, else the settings, else 90."""
+    environ = os.environ if environ is None else environ
+    raw = (environ.get(KEEP_DAYS_ENV) or "").strip()
+    if not raw:
+        with database.read() as db:
+            row = db.execute("SELECT value FROM settings WHERE name = 'keep_days'").fetchone()
+        raw = row[0] if row is not None and row[0] else ""
+    days = parse_usd(raw, KEEP_DAYS_ENV) if raw else None  # same rule: a number >= 0
+    return DEFAULT_KEEP_DAYS if days is None else days
+
+
+def save_keep_days(database: Database, days: float | None) -> None:
+    with database.write() as db:
+        db.execute("INSERT INTO settings (name, value) VALUES ('keep_days', ?) ON CONFLICT(name) DO UPDATE SET "
+                   "value = excluded.value", (None if days is None else str(days),))

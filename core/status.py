@@ -43,6 +43,8 @@ class Progress:
     #: the job was seen queued, so ``generating_since`` is when it really started generating
     #: (not when a restarted run re-attached to it mid-generation)
     seen_queued: bool = False
+    #: what the API charged for the video, once known (a cached video keeps its recorded cost)
+    cost_usd: float | None = None
 
     def elapsed(self) -> float | None:
         return None if self.started_at is None else time.monotonic() - self.started_at

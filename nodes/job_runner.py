@@ -58,7 +58,7 @@ class StatusView:
         if phase == Phase.DONE:
             self.bar.update(100)
         send_status(self.node_id, phase, request_id=progress.request_id, message=message,
-                    elapsed_s=progress.elapsed())
+                    elapsed_s=progress.elapsed(), cost_usd=progress.cost_usd if phase == Phase.DONE else None)
 
 
 async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, view: StatusView) -> T:

@@ -6,6 +6,7 @@
     POST   /runcomfy/kling3/token/check    one authenticated read-only API call: valid/invalid/unreachable
     GET    /runcomfy/kling3/pricing        USD per second, with and without sound
     GET    /runcomfy/kling3/eta?duration=N typical generating seconds for N-second videos
+    ... and the history panel's and budget routes (nodes/ledger_routes.py)
 
 ComfyUI also serves every route under ``/api``. The token only ever travels browser -> server:
 no answer holds more than ``mask(token)``. Every route refuses other host names while ComfyUI
@@ -36,6 +37,7 @@ from ..core.store.folder import StateFolder
 from ..core.store.timings import GenerationTimes
 from ..core.store.token_file import TokenStore
 from .comfy_bridge import data_dir, listen_addresses, prompt_server, route_table
+from .ledger_routes import add_ledger_routes
 from .route_guards import listens_on_loopback_only, parse_json, read_limited, refusal
 
 log = logging.getLogger("runcomfy_kling3")
@@ -125,8 +127,11 @@ class RouteContext:
     def environ(self) -> Mapping[str, str]:
         return os.environ if self._environ is None else self._environ
 
+    def state(self) -> StateFolder:
+        return StateFolder(self._state_dir())
+
     def token_store(self) -> TokenStore:
-        return StateFolder(self._state_dir()).tokens()
+        return self.state().tokens()
 
     def times(self) -> GenerationTimes:
         return StateFolder(self._state_dir()).timings()
@@ -237,6 +242,14 @@ def make_routes(context: RouteContext):
         estimate = await asyncio.to_thread(lambda: context.times().estimate(duration))
         return web.json_response({"eta_s": None if estimate is None else round(estimate, 1)})
 
+    async def read_body(request):
+        raw = await read_limited(request, MAX_BODY_BYTES)
+        try:
+            return None if raw is None else parse_json(raw)
+        except ValueError:
+            return None
+
+    add_ledger_routes(routes, context, guarded, PREFIX, read_body)
     return routes
 
 

@@ -28,13 +28,14 @@ MAX_MESSAGE_CHARS = 300  # a node status is one or two lines; the full error is 
 
 
 def send_status(node_id: str | None, phase: str, *, request_id=None, queue_position=None,
-                elapsed_s=None, eta_s=None, percent=None, message=None) -> None:
+                elapsed_s=None, eta_s=None, percent=None, message=None, cost_usd=None) -> None:
     """Show ``phase`` on node ``node_id`` (ComfyUI's ``UNIQUE_ID``). Never raises."""
     server = prompt_server()
     if server is None:
         return
     payload = status_payload(node_id, phase, request_id=request_id, queue_position=queue_position,
-                             elapsed_s=elapsed_s, eta_s=eta_s, percent=percent, message=message)
+                             elapsed_s=elapsed_s, eta_s=eta_s, percent=percent, message=message,
+                             cost_usd=cost_usd)
     # The client that queued the prompt, as ComfyUI does for "executed"; None means everyone.
     sid = getattr(server, "client_id", None)
     try:
@@ -46,14 +47,17 @@ def send_status(node_id: str | None, phase: str, *, request_id=None, queue_posit
 
 
 def status_payload(node_id: str | None, phase: str, *, request_id=None, queue_position=None,
-                   elapsed_s=None, eta_s=None, percent=None, message=None) -> dict:
-    """The event's JSON data (also what the tests check)."""
+                   elapsed_s=None, eta_s=None, percent=None, message=None, cost_usd=None) -> dict:
+    """The event's JSON data (also what the tests check). ``cost_usd``: what the API charged,
+    when it said (shown next to the estimate after a run)."""
     # Rounded for the wire; the text is made from the rounded values, as the extension does.
     values = dict(request_id=_text(request_id), queue_position=_int(queue_position),
                   elapsed_s=_seconds(elapsed_s, 1), eta_s=_seconds(eta_s, 1), percent=_percent(percent),
                   message=_message(message))
+    cost = _number(cost_usd)
     return {"node": None if node_id is None else str(node_id), "phase": str(phase), **values,
-            "text": status_text(phase, **values), "sent_at": round(time.time(), 3)}
+            "text": status_text(phase, **values), "sent_at": round(time.time(), 3),
+            "cost_usd": None if cost is None or cost < 0 else round(cost, 4)}
 
 
 def status_text(phase, *, request_id=None, queue_position=None, elapsed_s=None, eta_s=None,

@@ -73,8 +73,14 @@ def test_payload_keys_are_stable(server):
     status_events.send_status("3", "queued", queue_position=2, request_id="abc")
     data = server.sent[0][1]
     assert set(data) == {"node", "phase", "request_id", "queue_position", "elapsed_s", "eta_s",
-                         "percent", "message", "text", "sent_at"}
-    assert data["queue_position"] == 2 and data["percent"] is None
+                         "percent", "message", "text", "sent_at", "cost_usd"}
+    assert data["queue_position"] == 2 and data["percent"] is None and data["cost_usd"] is None
+
+
+def test_the_done_event_carries_what_the_api_charged(server):
+    status_events.send_status("3", "done", request_id="abc", cost_usd=0.504)
+    status_events.send_status("4", "done", request_id="abd", cost_usd=float("nan"))
+    assert server.sent[0][1]["cost_usd"] == 0.504 and server.sent[-1][1]["cost_usd"] is None
 
 
 def test_several_nodes_each_get_their_own_status(server):

@@ -101,6 +101,22 @@ class Ledger:
                               (cutoff, *IN_FLIGHT_STATES, COMPLETED)).rowcount
 
 
+    def prune_if_due(self, keep_days: float, every_s: float = 86400.0, now: float | None = None) -> int | None:
+        """``prune`` at most once per ``every_s`` across processes; None when not due."""
+        now = time.time() if now is None else now
+        with self.database.write() as db:
+            row = db.execute("SELECT value FROM settings WHERE name = 'last_pruned_at'").fetchone()
+            try:
+                due = row is None or now - float(row[0]) >= every_s
+            except (TypeError, ValueError):
+                due = True
+            if not due:
+                return None
+            db.execute("INSERT INTO settings (name, value) VALUES ('last_pruned_at', ?) ON CONFLICT(name) "
+                       "DO UPDATE SET value = excluded.value", (str(now),))
+        return self.prune(keep_days, now)
+
+
 def line(row: sqlite3.Row) -> dict:
     body = _body(row["body"])
     shots = body.get("multi_prompt") if isinstance(body.get("multi_prompt"), list) else []
