@@ -9,6 +9,8 @@ the API's error text, never from request headers (``config.ApiSettings`` refuses
 """
 from __future__ import annotations
 
+import sys
+
 #: display name of the node that recovers a result by request id (nodes/fetch_result_node.py)
 RECOVERY_NODE = "Kling 3.0 Fetch Result (RunComfy)"
 
@@ -250,3 +252,16 @@ class ApiUnreachableError(RunComfyError):
 
     hint = ("Check the network, any proxy settings, and RUNCOMFY_API_BASE if you set it; nothing "
             "was charged")
+
+
+# ComfyUI's error panel names an exception by ``__module__ + "." + __qualname__``; for a pack
+# that is its folder on disk ("/home/.../custom_nodes/<folder>.core.errors.AuthenticationError"),
+# a machine path in every shared screenshot. The pack's errors carry a short, stable module
+# name instead, and that name is registered as an alias of this module, so pickling (which looks
+# a class up by it) keeps working.
+PUBLIC_MODULE = "RunComfyKling3"
+for _error in [value for value in list(globals().values())
+               if isinstance(value, type) and issubclass(value, RunComfyError)]:
+    _error.__module__ = PUBLIC_MODULE
+sys.modules.setdefault(PUBLIC_MODULE, sys.modules[__name__])
+del _error

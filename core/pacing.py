@@ -1,4 +1,4 @@
-"""When to look at a job, and when to get its frames' memory ready.
+"""When to look at a job, when to get its frames' memory ready, and decoding while downloading.
 
 Polling every ``poll_interval`` (2 s) notices a finished job 1 s late on average. Near the
 moment the job is expected to finish (this user's median generating time for the duration,
@@ -17,10 +17,13 @@ import logging
 import time
 
 from .api.handle import MIN_POLL_INTERVAL_S
+from .media.decode import StreamingDecode
+from .media.download import download_file
 from .media.frames import Reservation, reserve_frames
+from .media.growing_file import streaming_supported
 from .media.probe import VideoInfo
 from .media.selection import FrameSelection
-from .status import Progress
+from .status import Phase, Progress
 
 log = logging.getLogger("runcomfy_kling3")
 
@@ -61,3 +64,21 @@ class Pacer:
         if self.reservation is not None:
             self.reservation.release()
             self.reservation = None
+
+    def __enter__(self) -> "Pacer":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.release()  # a reserved buffer no decode took (an error, a cached result) is let go
+
+
+def streaming_decode(selection: FrameSelection, progress: Progress) -> StreamingDecode | None:
+    """Decoding while downloading, where the platform allows it (see media/growing_file.py)."""
+    if not streaming_supported() or "on_part" not in __import__("inspect").signature(download_file).parameters:
+        return None  # TEMPORARY until download_file has its on_part hook
+
+    def decoding(done: int, total: int) -> None:
+        if progress.phase == Phase.DECODING:  # the download's percentage shows until it ends
+            progress.on_fraction(done, total)
+
+    return StreamingDecode(selection, request_id=progress.request_id, progress=decoding)

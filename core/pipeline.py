@@ -12,7 +12,6 @@ worker thread with the job's stop callback, and turns the ``PipelineResult`` int
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import time
@@ -28,17 +27,18 @@ from .errors import InvalidInputError, NotEnoughMemoryError, RequestNotFoundErro
 from .kling.pricing import SHARED as SHARED_PRICES
 from .kling.request import EXPECTED_FPS, MODEL_ID, OUTPUT_SIZES, TextToVideoRequest
 from .media.decode import DecodedClip, StreamingDecode, decode_clip
-from .media.growing_file import streaming_supported
 from .media.download import download_file
 from .media.memory import check_memory
 from .media.probe import VideoInfo, verify_video
 from .media.selection import FrameSelection, selected_count
+from .media.shots import Shots, shots_of
 from .spend_guard import SpendGuard, keep_days, read_budgets
 from .status import Phase, Progress
 from .store.folder import StateFolder
 from .store.ledger import Ledger
 from .store.result_cache import ResultCache
-from .pacing import Pacer
+from .pacing import Pacer, streaming_decode
+from .slots import SHARED as SLOTS, SlotHolder, read_limit
 from .submit_once import finish_recorded, submit_or_attach
 
 log = logging.getLogger("runcomfy_kling3")
@@ -60,6 +60,14 @@ class GeneratedVideo:
 class PipelineResult:
     video: GeneratedVideo
     clip: DecodedClip
+    #: where each shot lies in the decoded frames (media/shots.py); set by generate and fetch
+    shots: Shots | None = None
+
+    def with_shots(self, body: dict | None, selection: FrameSelection) -> "PipelineResult":
+        frames = self.clip.frames
+        self.shots = shots_of(body, selection, source_fps=frames.source.fps or EXPECTED_FPS,
+                              source_frames=frames.source.frame_count, output_frames=frames.frame_count)
+        return self
 
 
 #: a price lookup before a submit is one quick call: (connect, read) seconds
@@ -118,13 +126,16 @@ class Pipeline:
         # near the expected end: poll every second and get the frames' memory ready (pacing.py)
         pacer = Pacer(progress, self.poll_interval, eta_s=self.generation_eta(request.duration),
                       expected=expected_video(request), selection=selection)
-        with stopping.scope(should_stop), RunComfyClient(settings) as client, _releasing(pacer):
+        # at most max_parallel new jobs in flight in this process; the others wait (slots.py)
+        slot = SlotHolder(SLOTS, lambda: read_limit(self.state.database(), self.environ)[0], progress)
+        with stopping.scope(should_stop), RunComfyClient(settings) as client, pacer, slot:
             journal, cache = self.state.journal(), self.state.results()
-            stream = self._stream(selection, progress)
+            stream = streaming_decode(selection, progress)
             attachment = submit_or_attach(client, journal, MODEL_ID, request.to_body(), seed,
                                           progress=progress, is_cached=lambda rid: cache.get(rid) is not None,
                                           estimate=lambda: request.estimated_cost_usd(self.prices(settings)),
-                                          spend_check=SpendGuard(read_budgets(self.state.database(), self.environ)).check)
+                                          spend_check=SpendGuard(read_budgets(self.state.database(), self.environ)).check,
+                                          before_submit=slot.take)
             video = self.cached(attachment.request_id) if attachment.cached else None
             if video is None:
                 video = finish_recorded(
@@ -134,11 +145,12 @@ class Pipeline:
                                                     pacer=pacer, stream=stream),
                     lambda done: {"video_url": done.video_url or None, "cost_usd": done.cost_usd,
                                   "video_path": str(done.path)})
+            slot.release()  # downloaded: the job is no longer in flight at the API
             if video.generating_s:
                 self.state.timings().record(request.duration, video.generating_s)
             self._prune_ledger()
             return self._decode(video, selection, progress, stream if not video.reused else None,
-                                pacer.reserve())
+                                pacer.reserve()).with_shots(request.to_body(), selection)
 
     def fetch(self, request_id: str, selection: FrameSelection, settings: ApiSettings | None, *,
               progress: Progress, should_stop: Callable[[], bool] | None = None) -> PipelineResult:
@@ -150,12 +162,15 @@ class Pipeline:
             if video is None:
                 if settings is None:
                     settings = self.api_settings()
-                stream = self._stream(selection, progress)
+                stream = streaming_decode(selection, progress)
                 with RunComfyClient(settings) as client:
                     video = self._wait_and_download(client, self.state.results(), request_id, progress,
                                                     cancel_on_stop=False, stream=stream)
-                return self._decode(video, selection, progress, stream)
-            return self._decode(video, selection, progress)
+                result = self._decode(video, selection, progress, stream)
+            else:
+                result = self._decode(video, selection, progress)
+            # the shots when this folder submitted the request; otherwise one shot, the whole clip
+            return result.with_shots(self.state.journal().body_of(request_id), selection)
 
     def _wait_and_download(self, client: RunComfyClient, cache: ResultCache, request_id: str,
                            progress: Progress, *, known_completed: bool = False,
@@ -182,6 +197,7 @@ class Pipeline:
                 "The video has expired on RunComfy and its local copy is gone (removed from the result "
                 "cache)", request_id=request_id,
                 hint="A new video needs a new paid job: change the seed to generate it again") from None
+        _stage(request_id, "result received")
         generating_s = progress.generating_seconds()
         progress.begin(Phase.DOWNLOADING)
         if pacer is not None and stream is not None:
@@ -192,7 +208,8 @@ class Pipeline:
             limit["on_part"] = stream.on_part
         try:
             try:
-                download_file(result.video_url, dest, progress=_both(progress.on_fraction, stream),
+                download_file(result.video_url, dest, progress=stream.hook(progress.on_fraction) if stream
+                              else progress.on_fraction,
                               request_id=request_id, api_base=client.settings.base_url,
                               # checked before it is cached: a body cut short unannounced is fetched again
                               verify=lambda path: verify_video(path, name=dest.name), **limit)
@@ -203,21 +220,10 @@ class Pipeline:
             if stream is not None:
                 stream.abandon(exc)
             raise
+        _stage(request_id, "downloaded")
         if stream is not None:
             stream.downloaded(saved.path)
         return GeneratedVideo(request_id, result.video_url, saved.path, result.cost_usd, generating_s)
-
-    @staticmethod
-    def _stream(selection: FrameSelection, progress: Progress) -> StreamingDecode | None:
-        """Decoding while downloading, where the platform allows it (see media/growing_file.py)."""
-        if not streaming_supported() or "on_part" not in __import__("inspect").signature(download_file).parameters:
-            return None  # TEMPORARY until download_file has its on_part hook
-
-        def decoding(done: int, total: int) -> None:
-            if progress.phase == Phase.DECODING:  # the download's percentage shows until it ends
-                progress.on_fraction(done, total)
-
-        return StreamingDecode(selection, request_id=progress.request_id, progress=decoding)
 
     def _prune_ledger(self) -> None:
         """Old ledger records go on the user's schedule (best effort: never fails a generation)."""
@@ -233,30 +239,17 @@ class Pipeline:
         progress.begin(Phase.DECODING)
         if stream is not None:
             stream.progress = progress.on_fraction
-            return PipelineResult(video, stream.result(video.path))
-        clip = decode_clip(video.path, selection, progress=progress.on_fraction, request_id=video.request_id,
-                           reserved=reserved)
+            clip = stream.result(video.path)
+        else:
+            clip = decode_clip(video.path, selection, progress=progress.on_fraction,
+                               request_id=video.request_id, reserved=reserved)
+        _stage(video.request_id, f"decoded ({stream.mode if stream is not None else 'from the file'})")
         return PipelineResult(video, clip)
 
 
-def _both(on_fraction: Callable[[int, int | None], None], stream: StreamingDecode | None):
-    if stream is None:
-        return on_fraction
-
-    def report(have: int, total: int | None) -> None:
-        on_fraction(have, total)
-        stream.on_progress(have, total)
-
-    return report
-
-
-@contextlib.contextmanager
-def _releasing(pacer: Pacer):
-    """A reserved output buffer that no decode took (an error, a cached result) is let go."""
-    try:
-        yield pacer
-    finally:
-        pacer.release()
+def _stage(request_id: str, what: str) -> None:
+    """A debug line per stage, with the wall clock (benchmarks/e2e_benchmark.py reads them)."""
+    log.debug("Request %s: stage %s at %.3f", request_id, what, time.time())
 
 
 def expected_video(request: TextToVideoRequest) -> VideoInfo:

@@ -15,6 +15,8 @@ class Phase(str, Enum):
     words the web extension receives."""
 
     VALIDATING = "validating"
+    #: a new job waits for one of the process's slots for jobs in flight (core/slots.py)
+    WAITING_FOR_SLOT = "waiting"
     SUBMITTING = "submitting"
     QUEUED = "queued"
     GENERATING = "generating"

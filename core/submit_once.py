@@ -45,18 +45,24 @@ class Attachment:
 
 def submit_or_attach(client: RunComfyClient, journal: Journal, model_id: str, body: dict, seed: object, *,
                      progress: Progress, is_cached: Callable[[str], bool],
-                     estimate: Callable[[], float] | None = None, spend_check: Callable | None = None) -> Attachment:
+                     estimate: Callable[[], float] | None = None, spend_check: Callable | None = None,
+                     before_submit: Callable[[], None] | None = None) -> Attachment:
     """The request to wait for: an earlier one with the same fingerprint, or a new submission.
 
     Only for a new submission: ``estimate()`` gives its price by the price table, recorded with
     it; ``spend_check(connection, estimate_usd)`` runs in the same database transaction that
-    records it (the spend guard: check and reservation under one lock across processes)."""
+    records it (the spend guard: check and reservation under one lock across processes).
+    ``before_submit()`` runs first, outside the fingerprint's lock (a wait for a slot, which
+    a cached or re-attached result never does)."""
     api_base = client.settings.base_url
     key = fingerprint(model_id, body, seed, api_base)
-    known = _known(key, journal.read(key), is_cached)
+    entry = journal.read(key)
+    known = _known(key, entry, is_cached)
     if known is not None and known.cached:
         progress.request_id = known.request_id
         return known
+    if known is None and before_submit is not None and (entry is None or entry.state != SUBMITTING):
+        before_submit()
     with journal.lock(key):
         entry = journal.read(key)
         if entry is not None and entry.state == SUBMITTING:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import threading
 import time
 from typing import Callable, TypeVar
 
 from ..core.errors import RunComfyError, StoppedError
 from ..core.status import Phase, Progress
+from ..core.store.timings import PRIOR_LATE_FACTOR, TypicalTime
 from .comfy_bridge import ProgressBar, interrupt_exception, interrupt_requested
 from .status_events import send_status
 
@@ -27,38 +29,95 @@ TICK_S = 0.25
 STOP_GRACE_S = 10.0
 
 
-class StatusView:
-    """Draws ``Progress`` on one node; sends only what changed."""
+#: where each phase sits on ComfyUI's progress bar (0..1): generating takes most of it, moved by
+#: the typical time (core/store/timings.py), then download and decode share the rest
+GENERATING_SPAN = (0.03, 0.85)
+DOWNLOAD_SPAN = (0.85, 0.95)
+DECODE_SPAN = (0.95, 1.0)
+#: past the typical time the bar creeps on towards this, never reaching the end
+GENERATING_CEILING = 0.98
+BAR_STEPS = 1000
 
-    def __init__(self, node_id: str | None, eta_for_generation: float | None = None):
+
+def generating_fraction(generating_s: float, expected_s: float) -> float:
+    """0..1 of the generating phase: linear up to 90 % of the typical time, then slower and
+    slower, so a run a little slower than usual neither stalls nor reaches the end."""
+    if expected_s <= 0:
+        return 0.0
+    share = max(0.0, generating_s) / expected_s
+    if share <= 0.9:
+        return share
+    return 0.9 + (GENERATING_CEILING - 0.9) * (1.0 - math.exp(-(share - 0.9) / 0.5))
+
+
+class StatusView:
+    """Draws ``Progress`` on one node: the pack's status event, ComfyUI's status text, and
+    ComfyUI's own progress (node outline, queue panel) through its ``ProgressBar``; sends only
+    what changed."""
+
+    def __init__(self, node_id: str | None, eta_for_generation: float | None = None,
+                 typical: TypicalTime | None = None):
         self.node_id = node_id
-        self.eta_for_generation = eta_for_generation
-        self.bar = ProgressBar(100, node_id)
+        if typical is None and eta_for_generation:
+            typical = TypicalTime(eta_for_generation, eta_for_generation * PRIOR_LATE_FACTOR, "history")
+        self.typical = typical
+        self.bar = ProgressBar(BAR_STEPS, node_id)
         self._last: tuple | None = None
+        self._last_bar = -1
+
+    def fraction(self, progress: Progress) -> float | None:
+        """Where the whole job is, 0..1 (None before it was submitted)."""
+        phase, percent = progress.phase, progress.percent
+        if phase == Phase.GENERATING:
+            start, end = GENERATING_SPAN
+            if not (self.typical and progress.generating_since):
+                return start
+            share = generating_fraction(time.monotonic() - progress.generating_since, self.typical.expected_s)
+            return start + (end - start) * share
+        for span_phase, (start, end) in ((Phase.DOWNLOADING, DOWNLOAD_SPAN), (Phase.DECODING, DECODE_SPAN)):
+            if phase == span_phase:
+                return start + (end - start) * (percent or 0.0) / 100.0
+        if phase in (Phase.SUBMITTING, Phase.QUEUED):
+            return 0.0
+        return None
 
     def show(self, progress: Progress) -> None:
         elapsed = progress.elapsed()
-        eta = None
-        if progress.phase == Phase.GENERATING and self.eta_for_generation and progress.generating_since:
-            eta = max(0.0, self.eta_for_generation - (time.monotonic() - progress.generating_since))
+        eta, overdue = None, False
+        if progress.phase == Phase.GENERATING and self.typical and progress.generating_since:
+            generating = time.monotonic() - progress.generating_since
+            eta = max(0.0, self.typical.expected_s - generating)
+            overdue = generating > self.typical.late_after_s
         percent = None if progress.percent is None else round(progress.percent)
+        fraction = self.fraction(progress)
         state = (progress.phase, progress.request_id, progress.queue_position,
-                 None if elapsed is None else int(elapsed), None if eta is None else int(eta), percent)
+                 None if elapsed is None else int(elapsed), None if eta is None else int(eta), percent,
+                 overdue, None if fraction is None else round(fraction, 2))
+        if fraction is not None:
+            self._move_bar(fraction)
         if state == self._last:
             return
         self._last = state
         send_status(self.node_id, progress.phase, request_id=progress.request_id,
-                    queue_position=progress.queue_position, elapsed_s=elapsed, eta_s=eta, percent=percent)
-        if progress.phase == Phase.DOWNLOADING and percent is not None:
-            self.bar.update(percent / 2)
-        elif progress.phase == Phase.DECODING and percent is not None:
-            self.bar.update(50 + percent / 2)
+                    queue_position=progress.queue_position, elapsed_s=elapsed, eta_s=eta, percent=percent,
+                    progress=fraction, overdue=overdue)
+
+    def _move_bar(self, fraction: float) -> None:
+        steps = int(max(0.0, min(1.0, fraction)) * BAR_STEPS)
+        if steps == self._last_bar:
+            return
+        self._last_bar = steps
+        try:
+            self.bar.update(steps)
+        except Exception as exc:  # ComfyUI's hook raises its interrupt here; run_job handles Cancel
+            log.debug("RunComfy: progress bar not updated: %s", exc)
 
     def finish(self, phase: Phase, progress: Progress, message: str | None = None) -> None:
         if phase == Phase.DONE:
-            self.bar.update(100)
+            self._move_bar(1.0)
         send_status(self.node_id, phase, request_id=progress.request_id, message=message,
-                    elapsed_s=progress.elapsed(), cost_usd=progress.cost_usd if phase == Phase.DONE else None)
+                    elapsed_s=progress.elapsed(), cost_usd=progress.cost_usd if phase == Phase.DONE else None,
+                    progress=1.0 if phase == Phase.DONE else None)
 
 
 async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, view: StatusView) -> T:

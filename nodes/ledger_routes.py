@@ -4,7 +4,7 @@ the guards every route passes):
     GET  /runcomfy/kling3/history?limit=N&before=ID   ledger lines newest first, totals, budgets
     POST /runcomfy/kling3/history/resolve {id, request_id|null}   settle an unknown outcome
     GET  /runcomfy/kling3/budget                     budgets in force and where each comes from
-    POST /runcomfy/kling3/budget {daily_usd, monthly_usd, keep_days}   save them (ComfyUI settings)
+    POST /runcomfy/kling3/budget {daily_usd, monthly_usd, keep_days, max_parallel}   save them
     GET  /runcomfy/kling3/video?request_id=ID        the cached mp4 of a request, to play it
 
 The ledger's lines never carry a path of the machine: only whether the video is cached.
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from ..core.api.handle import is_request_id
 from ..core.errors import RunComfyError
+from ..core.slots import parse_limit, read_limit, save_limit
 from ..core.spend_guard import keep_days, parse_usd, read_budgets, save_budget, save_keep_days
 from ..core.store.ledger import Ledger
 
@@ -36,8 +37,10 @@ def history(context, limit: int, before: int | None) -> dict:
 def budget_status(context) -> dict:
     state = context.state()
     budgets = read_budgets(state.database(), context.environ)
+    limit, source = read_limit(state.database(), context.environ)
     return {"budgets": {b.period: {"usd": b.usd, "source": b.source} for b in budgets},
-            "keep_days": keep_days(state.database(), context.environ)}
+            "keep_days": keep_days(state.database(), context.environ),
+            "max_parallel": {"jobs": limit, "source": source}}
 
 
 def save_budgets(context, body: dict) -> dict:
@@ -48,6 +51,8 @@ def save_budgets(context, body: dict) -> dict:
             save_budget(database, period, parse_usd(body[name], name))
     if "keep_days" in body:
         save_keep_days(database, parse_usd(body["keep_days"], "keep_days"))
+    if "max_parallel" in body:  # jobs in flight at once (core/slots.py); null: the default
+        save_limit(database, parse_limit(body["max_parallel"], "max_parallel"))
     return budget_status(context)
 
 

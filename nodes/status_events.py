@@ -24,18 +24,20 @@ EVENT = "runcomfy.kling3.status"
 PHASES = tuple(phase.value for phase in Phase)
 TERMINAL_PHASES = frozenset({Phase.DONE.value, Phase.FAILED.value, Phase.CANCELLED.value, Phase.INTERRUPTED.value})
 SHORT_ID_CHARS = 8
-MAX_MESSAGE_CHARS = 300  # a node status is one or two lines; the full error is in ComfyUI's dialog
+#: the whole message with its advice (the node wraps it); only a runaway text is cut
+MAX_MESSAGE_CHARS = 1200
 
 
 def send_status(node_id: str | None, phase: str, *, request_id=None, queue_position=None,
-                elapsed_s=None, eta_s=None, percent=None, message=None, cost_usd=None) -> None:
+                elapsed_s=None, eta_s=None, percent=None, message=None, cost_usd=None,
+                progress=None, overdue=False) -> None:
     """Show ``phase`` on node ``node_id`` (ComfyUI's ``UNIQUE_ID``). Never raises."""
     server = prompt_server()
     if server is None:
         return
     payload = status_payload(node_id, phase, request_id=request_id, queue_position=queue_position,
                              elapsed_s=elapsed_s, eta_s=eta_s, percent=percent, message=message,
-                             cost_usd=cost_usd)
+                             cost_usd=cost_usd, progress=progress, overdue=overdue)
     # The client that queued the prompt, as ComfyUI does for "executed"; None means everyone.
     sid = getattr(server, "client_id", None)
     try:
@@ -47,28 +49,35 @@ def send_status(node_id: str | None, phase: str, *, request_id=None, queue_posit
 
 
 def status_payload(node_id: str | None, phase: str, *, request_id=None, queue_position=None,
-                   elapsed_s=None, eta_s=None, percent=None, message=None, cost_usd=None) -> dict:
+                   elapsed_s=None, eta_s=None, percent=None, message=None, cost_usd=None,
+                   progress=None, overdue=False) -> dict:
     """The event's JSON data (also what the tests check). ``cost_usd``: what the API charged,
-    when it said (shown next to the estimate after a run)."""
+    when it said (shown next to the estimate after a run); ``progress``: where the whole job is,
+    0..1, the same figure ComfyUI's progress bar shows; ``overdue``: generating for longer than
+    the normal spread of this user's times (only then the text says so)."""
     # Rounded for the wire; the text is made from the rounded values, as the extension does.
     values = dict(request_id=_text(request_id), queue_position=_int(queue_position),
                   elapsed_s=_seconds(elapsed_s, 1), eta_s=_seconds(eta_s, 1), percent=_percent(percent),
-                  message=_message(message))
-    cost = _number(cost_usd)
+                  message=_message(message), overdue=bool(overdue))
+    cost, fraction = _number(cost_usd), _number(progress)
     return {"node": None if node_id is None else str(node_id), "phase": str(phase), **values,
             "text": status_text(phase, **values), "sent_at": round(time.time(), 3),
-            "cost_usd": None if cost is None or cost < 0 else round(cost, 4)}
+            "cost_usd": None if cost is None or cost < 0 else round(cost, 4),
+            "progress": None if fraction is None else round(min(1.0, max(0.0, fraction)), 3)}
 
 
 def status_text(phase, *, request_id=None, queue_position=None, elapsed_s=None, eta_s=None,
-                percent=None, message=None) -> str:
-    """One line for the node, e.g. ``"Generating · 0:42 elapsed · ~1:10 left"``."""
+                percent=None, message=None, overdue=False) -> str:
+    """One line for the node, e.g. ``"Generating · 0:42 elapsed · ~1:10 left"``. Past the
+    typical time it says "almost done", and "taking longer than usual" only when ``overdue``."""
     request_id, message = _text(request_id), _message(message)
     position, percent = _int(queue_position), _percent(percent)
     elapsed_s, eta_s = _seconds(elapsed_s), _seconds(eta_s)
     parts: list[str]
     if phase == "validating":
         parts = ["Checking inputs"]
+    elif phase == "waiting":
+        parts = ["Waiting for a slot" + (f" ({position} ahead)" if position else "")]
     elif phase == "submitting":
         parts = ["Submitting"]
     elif phase == "queued":
@@ -82,7 +91,8 @@ def status_text(phase, *, request_id=None, queue_position=None, elapsed_s=None, 
         if elapsed_s is not None:
             parts.append(f"{clock(elapsed_s)} elapsed")
         if eta_s is not None:
-            parts.append(f"~{clock(eta_s)} left" if eta_s >= 1 else "taking longer than usual")
+            parts.append(f"~{clock(eta_s)} left" if eta_s >= 1
+                         else "taking longer than usual" if overdue else "almost done")
     elif phase in ("downloading", "decoding"):
         parts = [phase.capitalize() + (f" {percent}%" if percent is not None else "")]
     elif phase == "done":

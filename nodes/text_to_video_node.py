@@ -63,7 +63,7 @@ class Kling3TextToVideoNode:
         pipeline = Pipeline(state_folder(), poll_interval=POLL_INTERVAL_S)
         settings = pipeline.check_generation(request, selection)
         progress = Progress()
-        view = StatusView(unique_id, eta_for_generation=pipeline.generation_eta(request.duration))
+        view = StatusView(unique_id, typical=pipeline.state.timings().typical(request.duration))
         # the journal and the result cache make a re-run (also after a restart) reuse or
         # re-attach to the paid job instead of paying again
         result = await run_job(lambda should_stop: pipeline.generate(

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ..core.media.selection import FrameSelection
+from ..core.media.shots import SHOTS_TYPE
 from ..core.pipeline import PipelineResult
 from .comfy_bridge import comfy_values
 
@@ -27,6 +28,9 @@ VIDEO_OUTPUTS = (
     ("video", "VIDEO", "The downloaded mp4 as a ComfyUI video, for SaveVideo without re-encoding."),
     ("video_url", "STRING", "Where RunComfy stored the video (expires after some days)."),
     ("request_id", "STRING", "The RunComfy request id, to recover this result later."),
+    # appended last: saved workflows link outputs by position
+    ("shots", SHOTS_TYPE, "Each shot's prompt and first/last frame in the IMAGE output (after the frame "
+                          "options), for 'Kling 3.0 Select Shot'. Without multi_prompt: one shot, the whole clip."),
 )
 OUTPUT_NAMES = tuple(name for name, _, _ in VIDEO_OUTPUTS)
 OUTPUT_TYPES = tuple(kind for _, kind, _ in VIDEO_OUTPUTS)
@@ -43,5 +47,5 @@ def frame_selection(frame_load_cap=0, skip_first_frames=0, select_every_nth=1, c
 def video_outputs(result: PipelineResult) -> tuple:
     """The node's output tuple, in ``OUTPUT_NAMES`` order."""
     values = comfy_values(result.clip)
-    values.update(video_url=result.video.video_url, request_id=result.video.request_id)
+    values.update(video_url=result.video.video_url, request_id=result.video.request_id, shots=result.shots)
     return tuple(values[name] for name in OUTPUT_NAMES)

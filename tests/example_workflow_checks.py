@@ -18,8 +18,10 @@ from pack_loader import PACK_DIR, load_pack, pack_module
 EXAMPLES_DIR = PACK_DIR / "example_workflows"
 SINGLE, STORY, ONWARD, WALKTHROUGH = ("kling3_single_shot_with_sound", "kling3_three_shot_story",
                                       "kling3_frames_and_sound_onward", "kling3_offline_sandbox_walkthrough")
-EXAMPLES = (SINGLE, STORY, ONWARD, WALKTHROUGH)
+BATCH, SHOT = "kling3_prompt_list_batch", "kling3_story_select_shot"
+EXAMPLES = (SINGLE, STORY, ONWARD, WALKTHROUGH, BATCH, SHOT)
 T2V, PROMPT, SEGMENT = "RunComfyKling3TextToVideo", "RunComfyKling3Prompt", "RunComfyKling3MultiPromptSegment"
+PROMPT_LIST = "RunComfyKling3PromptList"
 
 # Core nodes used by the examples, as ComfyUI v0.21.0 declares them (GET /object_info/<type>):
 # inputs in declaration order (the order of widget values), outputs as (name, type).
@@ -76,8 +78,9 @@ def slot_type(kind) -> str:
     return "COMBO" if is_combo(kind) else kind
 
 
-def is_widget(kind) -> bool:
-    return is_combo(kind) or kind in WIDGET_TYPES
+def is_widget(kind, options: dict | None = None) -> bool:
+    """A widget on the node, unless declared ``forceInput`` (then only a socket)."""
+    return (is_combo(kind) or kind in WIDGET_TYPES) and not (options or {}).get("forceInput")
 
 
 def has_control(name: str, kind, options: dict) -> bool:
@@ -151,15 +154,15 @@ def node_problems(node: dict, specs: dict) -> list[str]:
         if name not in declared:
             problems.append(f"has no input {name!r}")
             continue
-        kind = declared[name][0]
+        kind, options = declared[name][0], (declared[name][1:] or ({},))[0]
         if slot["type"] != slot_type(kind):
             problems.append(f"input {name!r} is typed {slot['type']} but declared {slot_type(kind)}")
-        if ("widget" in slot) != is_widget(kind):
+        if ("widget" in slot) != is_widget(kind, options):
             problems.append(f"input {name!r} widget flag does not match its type {slot_type(kind)}")
         if slot.get("link") is not None:
             linked.add(name)
-    problems += [f"required input {name!r} is not connected" for name, (kind, _) in spec["required"].items()
-                 if not is_widget(kind) and name not in linked]
+    problems += [f"required input {name!r} is not connected" for name, (kind, opts) in spec["required"].items()
+                 if not is_widget(kind, opts) and name not in linked]
     expected = widget_labels(spec)
     if not isinstance(values, list) or len(values) != len(expected):
         return problems + [f"has {len(values or [])} widget values, its inputs need {len(expected)}"]
@@ -214,7 +217,7 @@ def widget_labels(spec: dict) -> list[tuple[str, object, dict]]:
     after a seed is labelled '<input> control_after_generate'."""
     labels = []
     for name, (kind, options) in {**spec["required"], **spec.get("optional", {})}.items():
-        if is_widget(kind):
+        if is_widget(kind, options):
             labels.append((name, kind, options))
             if has_control(name, kind, options):
                 labels.append((f"{name} control_after_generate", sorted(CONTROL_VALUES), {}))
@@ -225,6 +228,10 @@ def widget(workflow: dict, node: dict, name: str):
     """The value ``name`` has when the graph runs: the linked widget of a prompt node, else its own."""
     fed = linked_source(workflow, node, name)
     if fed is not None and fed[0]["type"] == PROMPT:
+        return widget(workflow, fed[0], fed[1])
+    if fed is not None and fed[0]["type"] == PROMPT_LIST:  # a prompt list: its first prompt stands for all
+        if fed[1] == "prompt":
+            return pack_module("core.batch").parse_prompts(widget(workflow, fed[0], "prompts"))[0]
         return widget(workflow, fed[0], fed[1])
     labels = [label for label, _, _ in widget_labels(node_specs()[node["type"]])]
     return node["widgets_values"][labels.index(name)]

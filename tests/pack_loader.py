@@ -28,6 +28,6 @@ def load_pack():
 
 
 def pack_module(dotted: str):
-    """A submodule of the pack, e.g. ``pack_module("core.client")``."""
+    """A submodule of the pack, e.g. ``pack_module("core.api.client")``."""
     load_pack()
     return importlib.import_module(f"{PACK_NAME}.{dotted}")

@@ -1,116 +1,28 @@
 """The nodes inside a real ComfyUI server, against the sandbox, driven over ComfyUI's HTTP API.
 
-Runs only when COMFYUI_DIR points at a ComfyUI checkout (COMFYUI_PYTHON: the interpreter with
-its requirements, default: this one); skipped otherwise. Set up once, it checks single-shot,
-prompt-node and multi-shot graphs, bad input (nothing submitted), Cancel, two nodes at once,
-re-run caching and that the token leaks nowhere.
+ComfyUI is found at COMFYUI_DIR, or ../shared/comfyui beside the pack (COMFYUI_PYTHON: the
+interpreter with its requirements, default: this one); see comfyui_harness.py. Without it these
+tests skip with the reason, except under CI=true, where they fail. Set up once, it checks
+single-shot, prompt-node and multi-shot graphs, bad input (nothing submitted), Cancel, two nodes
+at once, re-run caching, a restart mid-generation and that the token leaks nowhere.
 """
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
-import uuid
-from pathlib import Path
 
 import pytest
 
-from pack_loader import PACK_DIR, PACK_NAME, pack_module
-
-COMFYUI_DIR = os.environ.get("COMFYUI_DIR")
-pytestmark = pytest.mark.skipif(not COMFYUI_DIR, reason="COMFYUI_DIR is not set: the real-ComfyUI integration test was skipped")
-TOKEN = "sandbox-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class ComfyServer:
-    def __init__(self, base_url: str, base_dir: Path, log_path: Path):
-        self.base_url, self.base_dir, self.log_path = base_url, base_dir, log_path
-
-    def get(self, path: str):
-        with urllib.request.urlopen(self.base_url + path, timeout=30) as answer:
-            return json.loads(answer.read())
-
-    def post(self, path: str, body: dict):
-        request = urllib.request.Request(self.base_url + path, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                raw = answer.read()
-                return json.loads(raw) if raw else {}
-        except urllib.error.HTTPError as error:
-            return {"http_status": error.code, **json.loads(error.read() or b"{}")}
-
-    def queue(self, graph: dict) -> str:
-        answer = self.post("/prompt", {"prompt": graph, "client_id": uuid.uuid4().hex})
-        assert "prompt_id" in answer, answer
-        return answer["prompt_id"]
-
-    def wait(self, prompt_id: str, timeout: float = 180) -> dict:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            history = self.get(f"/history/{prompt_id}")
-            if prompt_id in history and history[prompt_id].get("status", {}).get("completed") is not None \
-                    and (history[prompt_id]["status"].get("status_str") in ("success", "error")):
-                return history[prompt_id]
-            time.sleep(0.3)
-        raise AssertionError(f"prompt {prompt_id} did not finish; log: {self.log_path.read_text()[-3000:]}")
+from comfyui_harness import TOKEN, require_comfyui, start_comfy, stop
+from pack_loader import pack_module
 
 
 @pytest.fixture(scope="module")
 def api():
+    require_comfyui()
     sandbox_mod = pack_module("sandbox")
     with sandbox_mod.Sandbox(queue_seconds=0.5, run_seconds=1.0, resolution_scale=0.125) as sandbox:
         yield sandbox
-
-
-def start_comfy(api, base: Path) -> tuple[subprocess.Popen, ComfyServer]:
-    """ComfyUI on a free port with ``base`` as its base directory and the pack in custom_nodes."""
-    (base / "custom_nodes").mkdir(parents=True, exist_ok=True)
-    link = base / "custom_nodes" / PACK_NAME
-    if not link.exists():
-        link.symlink_to(PACK_DIR, target_is_directory=True)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNCOMFY")}
-    env.update(RUNCOMFY_API_BASE=api.api_base, RUNCOMFY_API_TOKEN=TOKEN)
-    log_path = base / f"comfyui-{port}.log"
-    command = [os.environ.get("COMFYUI_PYTHON", sys.executable), "main.py", "--cpu", "--listen", "127.0.0.1",
-               "--port", str(port), "--disable-api-nodes", "--base-directory", str(base),
-               "--database-url", "sqlite:///:memory:"]
-    with open(log_path, "wb") as log:
-        process = subprocess.Popen(command, cwd=COMFYUI_DIR, env=env, stdout=log, stderr=subprocess.STDOUT)
-    server = ComfyServer(f"http://127.0.0.1:{port}", base, log_path)
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            server.get("/object_info/RunComfyKling3TextToVideo")
-            break
-        except (OSError, ValueError):
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError("ComfyUI did not start: " + log_path.read_text()[-3000:])
-            time.sleep(0.5)
-    assert "IMPORT FAILED" not in log_path.read_text()
-    return process, server
-
-
-def stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ from node_outputs import output_names, outputs
 from pack_loader import load_pack
 
 T2V = load_pack().NODE_CLASS_MAPPINGS["RunComfyKling3TextToVideo"]
-VALUES = ("frames", "sound", 24.0, 72, "clip", "https://files.example/v.mp4", "req-1")
+VALUES = ("frames", "sound", 24.0, 72, "clip", "https://files.example/v.mp4", "req-1", "shots")
 
 
 def test_every_node_names_each_of_its_outputs_once(pack):
@@ -24,7 +24,7 @@ def test_outputs_are_read_by_name_from_an_answer_or_a_plain_tuple():
 
 @pytest.mark.parametrize("answer", [{"result": VALUES[:-1]}, VALUES + ("extra",)])
 def test_a_count_other_than_the_declared_one_fails_naming_both(answer):
-    with pytest.raises(AssertionError, match=r"returned \d+ values but declares 7 outputs .*request_id"):
+    with pytest.raises(AssertionError, match=r"returned \d+ values but declares 8 outputs .*request_id.*shots"):
         outputs(T2V, answer)
 
 

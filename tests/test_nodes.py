@@ -51,6 +51,8 @@ def test_node_ids_and_display_names(pack):
         "RunComfyKling3MultiPromptSegment": "Kling 3.0 Multi-Prompt Segment",
         "RunComfyKling3TextToVideo": "Kling 3.0 Pro Text to Video (RunComfy)",
         "RunComfyKling3FetchResult": "Kling 3.0 Fetch Result (RunComfy)",
+        "RunComfyKling3PromptList": "Kling 3.0 Prompt List",
+        "RunComfyKling3SelectShot": "Kling 3.0 Select Shot",
     }
     for cls in pack.NODE_CLASS_MAPPINGS.values():
         assert cls.CATEGORY == "RunComfy/Kling 3.0" and cls.DESCRIPTION
@@ -85,8 +87,9 @@ def test_text_to_video_inputs_match_the_api_fields():
         assert req[option][0] == "INT"
     assert spec["optional"]["multi_prompt"][0] == Segment.RETURN_TYPES[0]
     assert spec["hidden"] == {"unique_id": "UNIQUE_ID"}
-    assert T2V.RETURN_TYPES == ("IMAGE", "AUDIO", "FLOAT", "INT", "VIDEO", "STRING", "STRING")
-    assert T2V.RETURN_NAMES == ("images", "audio", "fps", "frame_count", "video", "video_url", "request_id")
+    # outputs are linked by position: new ones are only ever appended
+    assert T2V.RETURN_TYPES == ("IMAGE", "AUDIO", "FLOAT", "INT", "VIDEO", "STRING", "STRING", "RUNCOMFY_KLING3_SHOTS")
+    assert T2V.RETURN_NAMES == ("images", "audio", "fps", "frame_count", "video", "video_url", "request_id", "shots")
 
 
 def test_prompt_node_outputs_connect_to_the_same_names():

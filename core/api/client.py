@@ -13,10 +13,12 @@ from typing import Mapping
 import requests
 from urllib3.exceptions import ConnectTimeoutError, MaxRetryError, ProxyError, SSLError
 
+from .. import stopping
 from ..errors import (ApiUnreachableError, AuthenticationError, ProtocolError, ServerError,
                       SubmissionOutcomeUnknownError)
 from .answers import read_json
 from .handle import RequestHandle, is_request_id, shown_request_id
+from .rate_gate import SHARED as RATE_GATE
 from .session import DEFAULT_ATTEMPTS, READS, SUBMITS, api_session, transport_cause
 from .settings import ApiSettings, load_settings
 
@@ -68,6 +70,7 @@ class RunComfyClient:
 
     def submit(self, model_id: str, body: dict) -> RequestHandle:
         """Start a job. Sent again only when the API provably did not create one."""
+        RATE_GATE.wait()  # after a 429 of any job, the whole batch slows down (rate_gate.py)
         try:
             response = self._submits.post(self.url(f"/v1/models/{model_id}"), json=body,
                                           timeout=self.submit_timeout, allow_redirects=False)
@@ -101,6 +104,8 @@ class RunComfyClient:
     def call(self, method: str, path: str, *, request_id: str | None = None,
              params: dict | None = None, timeout: tuple[float, float] | None = None) -> dict:
         """An idempotent API call (status, result, cancel, model info), with retries."""
+        if not stopping.requested():  # a stopping job's one cancel request goes at once
+            RATE_GATE.wait()
         try:
             response = self._reads.request(method, self.url(path), params=params, allow_redirects=False,
                                            timeout=timeout or self.read_timeout)
@@ -111,10 +116,19 @@ class RunComfyClient:
 
     def _read(self, response: requests.Response, request_id: str | None = None) -> dict:
         """``read_json``; a refused token's advice names where the token came from."""
+        if response.status_code == 429:  # retries used up: the next request of any job waits too
+            RATE_GATE.close_for(_seconds(response.headers.get("Retry-After")))
         try:
             return read_json(response, request_id, self.settings.token)
         except AuthenticationError as exc:
             raise exc.for_token_source(self.settings.token_source)
+
+
+def _seconds(value: str | None) -> float | None:
+    try:
+        return float(value) if value else None
+    except ValueError:
+        return None  # an HTTP date: the gate's default pause
 
 
 def _never_sent(exc: requests.RequestException) -> bool:

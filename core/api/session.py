@@ -25,6 +25,7 @@ from urllib3.exceptions import MaxRetryError
 from urllib3.util.retry import Retry
 
 from .. import stopping
+from .rate_gate import SHARED as RATE_GATE
 from .settings import ApiSettings, origin_of
 
 log = logging.getLogger("runcomfy_kling3")
@@ -53,6 +54,12 @@ class StoppableRetry(Retry):
 
     def parse_retry_after(self, retry_after: str) -> float:
         return min(super().parse_retry_after(retry_after), MAX_RETRY_AFTER_S)
+
+    def sleep(self, response=None) -> None:
+        if response is not None and getattr(response, "status", None) == 429:
+            # every job of this process waits too, not only this request (rate_gate.py)
+            RATE_GATE.close_for(self.get_retry_after(response) or self.get_backoff_time())
+        super().sleep(response)
 
     def sleep_for_retry(self, response=None) -> bool:
         seconds = self.get_retry_after(response) if response is not None else None

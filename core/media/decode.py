@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from ..errors import DecodeError
 from .audio import AudioTrack, decode_audio
 from .frames import DecodedFrames, Reservation, decode_frames
 from .growing_file import DownloadFeed, GrowingFile, Restarted
+from .probe import probe_video
 from .selection import FrameSelection
 
 log = logging.getLogger("runcomfy_kling3")
@@ -77,6 +79,13 @@ class StreamingDecode:
     def on_progress(self, have: int, total: int | None) -> None:
         self.feed.advance(have, total)
 
+    def hook(self, on_fraction: Callable[[int, int | None], None]) -> Callable[[int, int | None], None]:
+        """The download's progress callback: ``on_fraction`` and this stream, both."""
+        def report(have: int, total: int | None) -> None:
+            on_fraction(have, total)
+            self.on_progress(have, total)
+        return report
+
     def downloaded(self, path: Path) -> None:
         self.feed.finish(path)
 
@@ -108,11 +117,24 @@ class StreamingDecode:
         feed = self.feed
         try:
             if not feed.header_ready():
-                self.mode = "after the download (the mp4 index comes last)"
+                self.mode = ("after the download (it finished first)" if feed.final is not None
+                             else "after the download (the mp4 index comes last)")
                 return
-            with GrowingFile(feed) as reader:
+            reader = None
+            try:
+                reader = GrowingFile(feed)  # a handle of its own: it outlives the rename when done
+                info = probe_video(feed.path)
+            except (OSError, DecodeError):
+                if reader is not None:
+                    reader.close()
+                if feed.path is not None and feed.path.exists():
+                    raise
+                self.mode = "after the download (it finished first)"
+                return
+            with reader:
                 frames = decode_frames(feed.path, self.selection, request_id=self.request_id,
-                                       progress=self.progress, source=reader, reserved=self.reserved)
+                                       progress=self.progress, source=reader, reserved=self.reserved,
+                                       info=info)
             final = feed.wait_finished()
             self._clip = DecodedClip(final, frames, _audio_of(final, frames, self.selection))
             self.mode = "while downloading"

@@ -91,21 +91,22 @@ def _spare(count: int, selection: FrameSelection, *, capped: bool, exact: bool =
 def decode_frames(path, selection: FrameSelection = FrameSelection(), *,
                   progress: Callable[[int, int], None] | None = None, request_id: str | None = None,
                   available_bytes: int | None = None, prefault: bool = True, source=None,
-                  reserved: Reservation | None = None) -> DecodedFrames:
+                  reserved: Reservation | None = None, info: VideoInfo | None = None) -> DecodedFrames:
     """Decode the selected frames of ``path`` into one float32 RGB array.
 
     ``available_bytes`` overrides the measured free memory (for tests); ``prefault`` lets
     helper threads fault the buffer in ahead of the writer (see ``buffers.Prefaulter``).
     ``source``: a readable file object with the bytes of ``path`` to decode from instead (a
     download still landing; ``path`` must already hold the header). ``reserved``: a buffer
-    from ``reserve_frames``, used when it fits and released otherwise.
+    from ``reserve_frames``, used when it fits and released otherwise. ``info``: the file's
+    header, when already read (``probe_video``).
     """
     # PyAV and opencv load when the first video is decoded, not when ComfyUI starts
     from .frame_pipeline import FramePipeline
 
     selection.validate()
     try:
-        info = probe_video(path)
+        info = info or probe_video(path)
         with FramePipeline(path if source is None else source, name=Path(path).name) as pipeline:
             if (pipeline.width, pipeline.height) != (info.width, info.height):
                 info = replace(info, width=pipeline.width, height=pipeline.height)

@@ -102,8 +102,11 @@ class DownloadFeed:
         def known() -> bool:
             if self.path is None or self.have < 16:
                 return False
-            with open(self.path, "rb") as head:
-                end[0] = header_end(head, self.have)
+            try:
+                with open(self.path, "rb") as head:
+                    end[0] = header_end(head, self.have)
+            except OSError:  # renamed into place meanwhile: the download is finishing
+                return False
             return end[0] is not None
 
         self.wait(known)

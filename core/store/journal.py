@@ -164,6 +164,18 @@ class Journal:
             except (ValueError, TypeError, RecursionError) as exc:
                 log.warning("RunComfy journal: skipping a damaged record of %s (%s)", self.database.path, exc)
 
+    def body_of(self, request_id: str) -> dict | None:
+        """The body sent for ``request_id`` when this folder submitted it (None when unknown or
+        unreadable: only a convenience, e.g. the shots of a fetched video)."""
+        with self.database.read() as db:
+            row = db.execute("SELECT body FROM jobs WHERE request_id = ? ORDER BY id DESC LIMIT 1",
+                             (request_id,)).fetchone()
+        try:
+            body = json.loads(row[0]) if row is not None and row[0] else None
+        except (ValueError, TypeError, RecursionError):
+            return None
+        return body if isinstance(body, dict) else None
+
     @staticmethod
     def damaged(where: str, why: str) -> StateFileError:
         return StateFileError(

@@ -8,7 +8,7 @@ export const NODE_TYPES = Object.freeze({
   segment: "RunComfyKling3MultiPromptSegment",
   textToVideo: "RunComfyKling3TextToVideo",
 });
-export const PHASES = Object.freeze(["validating", "submitting", "queued", "generating", "downloading",
+export const PHASES = Object.freeze(["validating", "waiting", "submitting", "queued", "generating", "downloading",
   "decoding", "done", "failed", "cancelled", "interrupted"]);
 export const TERMINAL_PHASES = new Set(["done", "failed", "cancelled", "interrupted"]);
 export const TICKING_PHASES = new Set(["submitting", "queued", "generating"]);
@@ -80,6 +80,9 @@ export function statusText(phase, values = {}) {
     case "validating":
       parts = ["Checking inputs"];
       break;
+    case "waiting":
+      parts = [position ? `Waiting for a slot (${position} ahead)` : "Waiting for a slot"];
+      break;
     case "submitting":
       parts = ["Submitting"];
       break;
@@ -91,7 +94,8 @@ export function statusText(phase, values = {}) {
     case "generating":
       parts = ["Generating"];
       if (elapsed !== null) parts.push(`${clock(elapsed)} elapsed`);
-      if (eta !== null) parts.push(eta >= 1 ? `~${clock(eta)} left` : "taking longer than usual");
+      // past the typical time: "almost done", until the run leaves the normal spread (overdue)
+      if (eta !== null) parts.push(eta >= 1 ? `~${clock(eta)} left` : values.overdue ? "taking longer than usual" : "almost done");
       break;
     case "downloading":
     case "decoding":
@@ -134,8 +138,16 @@ export function liveStatus(payload, receivedAtMs, nowMs, { frozen = false } = {}
   return status;
 }
 
-/** 0..1 for a progress bar, or null when nothing meaningful can be drawn. */
+/**
+ * 0..1 for a progress bar, or null when nothing meaningful can be drawn. The server's
+ * `progress` (the figure ComfyUI's own progress bar shows, the whole job) comes first.
+ */
 export function progressFraction(status) {
+  const overall = Number(status.progress);
+  if (status.progress !== null && status.progress !== undefined && typeof status.progress !== "boolean"
+      && Number.isFinite(overall) && !TERMINAL_PHASES.has(status.phase)) {
+    return Math.min(1, Math.max(0, overall));
+  }
   if (status.phase === "downloading" || status.phase === "decoding") {
     const percent = cleanPercent(status.percent);
     return percent === null ? null : percent / 100;
@@ -313,5 +325,18 @@ const CHECK_LABELS = { valid: "Valid", invalid: "Invalid", unreachable: "Could n
 
 export function tokenCheckText(result) {
   if (!result || !CHECK_LABELS[result.result]) return "Could not check: unexpected answer";
-  return result.detail ? `${CHECK_LABELS[result.result]}: ${result.detail}` : CHECK_LABELS[result.result];
+  const detail = withoutRepeatedCodes(result.detail);
+  return detail ? `${CHECK_LABELS[result.result]}: ${detail}` : CHECK_LABELS[result.result];
+}
+
+/** "Unauthorized (HTTP 401): ... (401)" -> the code once: a "(...)" that only repeats a code is dropped. */
+export function withoutRepeatedCodes(text) {
+  if (!text) return "";
+  const seen = new Set();
+  return String(text).replace(/\s*\((?:HTTP |code |error )?(\d{3})\)|\b(\d{3})\b/gi, (whole, inParens, bare) => {
+    const code = inParens ?? bare;
+    if (inParens && seen.has(code)) return "";
+    seen.add(code);
+    return whole;
+  }).trim();
 }
