@@ -173,7 +173,9 @@ def test_register_routes_adds_them_once_to_comfyuis_table(monkeypatch, tmp_path)
     assert registered == sorted([
         ("GET", "/runcomfy/kling3/token"), ("POST", "/runcomfy/kling3/token"), ("DELETE", "/runcomfy/kling3/token"),
         ("POST", "/runcomfy/kling3/token/check"), ("GET", "/runcomfy/kling3/pricing"),
-        ("GET", "/runcomfy/kling3/eta")])
+        ("GET", "/runcomfy/kling3/eta"), ("GET", "/runcomfy/kling3/history"),
+        ("POST", "/runcomfy/kling3/history/resolve"), ("GET", "/runcomfy/kling3/budget"),
+        ("POST", "/runcomfy/kling3/budget"), ("GET", "/runcomfy/kling3/video")])
 
 
 def test_register_routes_outside_comfyui_does_nothing(monkeypatch):
@@ -190,4 +192,4 @@ def test_register_routes_outside_comfyui_does_nothing(monkeypatch):
     # ... and neither call left anything behind that would stop the real registration
     instance.routes = web.RouteTableDef()
     routes_module.register_routes()
-    assert len(list(instance.routes)) == 6
+    assert len(list(instance.routes)) == 11

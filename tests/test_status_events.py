@@ -73,7 +73,7 @@ def test_payload_keys_are_stable(server):
     status_events.send_status("3", "queued", queue_position=2, request_id="abc")
     data = server.sent[0][1]
     assert set(data) == {"node", "phase", "request_id", "queue_position", "elapsed_s", "eta_s",
-                         "percent", "message", "text", "sent_at", "cost_usd"}
+                         "percent", "message", "text", "sent_at", "cost_usd", "progress", "overdue"}
     assert data["queue_position"] == 2 and data["percent"] is None and data["cost_usd"] is None
 
 
@@ -93,7 +93,11 @@ def test_several_nodes_each_get_their_own_status(server):
 def test_long_failure_messages_are_cut_but_keep_the_request_id(server):
     status_events.send_status("5", "failed", request_id="req-77", message="x" * 1000)
     text = server.sent[0][1]["text"]
-    assert len(text) < 400 and text.endswith("request id req-77")
+    # the whole advice is kept (the node wraps it); only a runaway text is cut
+    status_events.send_status("5", "failed", request_id="req-77", message="x" * 5000)
+    text = server.sent[1][1]["text"]
+    assert len(text) < 1300 and text.endswith("request id req-77")
+    assert "x" * 900 in server.sent[0][1]["text"]
 
 
 def test_without_node_id_only_the_event_is_sent(server):
@@ -114,7 +118,7 @@ def test_a_broken_server_never_breaks_the_generation(comfy, sandbox, monkeypatch
     assert comfy.events == [] and comfy.progress_texts == []
     assert out["frame_count"] == 72 and out["images"].shape[0] == 72
     assert sandbox.submissions_ids == [out["request_id"]]
-    assert comfy.bar_values[-1][1:] == (100, 100)
+    assert comfy.bar_values[-1][1] == comfy.bar_values[-1][2]  # ComfyUI's bar ends full
 
 
 def test_outside_comfyui_sending_is_a_no_op(server, monkeypatch):

@@ -9,9 +9,12 @@
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
 import { DEFAULT_PRICING, EVENT, NODE_TYPES, resolveExecutionId } from "./kling3_logic.js";
-import { Kling3Panel } from "./kling3_panel.js";
+import { addPriceBadge, addShotBadge } from "./kling3_badges.js";
+import { Kling3Panel, readSegment, upstreamNode, widgetValue } from "./kling3_panel.js";
+import { installTemplateInfo } from "./kling3_templates.js";
 import { attachPreviewFit } from "./kling3_preview_fit.js";
 import { SETTING_ID, tokenSettingElement } from "./kling3_settings.js";
+import "./kling3_history.js";  // the "Spending" sidebar tab and the budget settings
 
 const PRICING_ROUTE = "/runcomfy/kling3/pricing";
 const ETA_ROUTE = "/runcomfy/kling3/eta";
@@ -112,6 +115,23 @@ function onStatus(event) {
   setTimeout(() => removeNativeTextPreview(panel.node), 0);
 }
 
+/** A segment's place in its chain ({index from 1, duration}), or null when it is bypassed. */
+function shotPosition(node) {
+  const own = readSegment(node);
+  if (!own || own.skip) return null;
+  let index = 1;
+  const seen = new Set([node]);
+  for (let current = upstreamNode(node, "previous"); current && !seen.has(current) && seen.size < 64;
+    current = upstreamNode(current, "previous")) {
+    seen.add(current);
+    const segment = readSegment(current);
+    if (!segment) break;
+    if (!segment.skip) index += 1;
+  }
+  const duration = widgetValue(node, "duration");
+  return { index, duration: Number.isFinite(Number(duration)) && duration !== null ? Number(duration) : null };
+}
+
 function attachPanel(node) {
   if (node.runcomfyKling3Panel) return;
   const panel = new Kling3Panel(node, services);
@@ -154,6 +174,7 @@ app.registerExtension({
     }
     setInterval(refreshAll, REFRESH_MS);
     loadPricing();
+    installTemplateInfo();
   },
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
@@ -168,8 +189,13 @@ app.registerExtension({
   },
 
   nodeCreated(node) {
+    if ((node.comfyClass ?? node.type) === NODE_TYPES.segment) {
+      addShotBadge(node, () => shotPosition(node));
+      return;
+    }
     if ((node.comfyClass ?? node.type) !== NODE_TYPES.textToVideo) return;
     attachPanel(node);
+    addPriceBadge(node, () => node.runcomfyKling3Panel?.model(Date.now()).cost ?? null);
     attachPreviewFit(node, (error) => console.warn("[RunComfy Kling 3.0] preview fit failed:", error));
   },
 });

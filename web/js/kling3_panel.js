@@ -5,19 +5,21 @@
 import {
   buildTimeline, collectSegments, costEstimate, liveStatus, NODE_TYPES, typicalTimeText,
 } from "./kling3_logic.js";
+import { t } from "./kling3_i18n.js";
 
 export const PANEL_WIDGET = "runcomfy_kling3_panel";
 const BYPASS_MODE = 4;
+const SETTLE_MS = 1000;
 const BLOCK_COLORS = ["#4f7cff", "#2fb38a", "#d08a2c", "#b05bd6", "#d04f6a", "#3aa6c9"];
 
 const STYLE = `
-.rk3-panel { font: 11px/1.45 sans-serif; color: var(--fg-color, #ddd); padding: 2px 4px 4px;
+.rk3-panel { font: 12px/1.4 Inter, Arial, sans-serif; color: var(--fg-color, #ddd); padding: 2px 4px 4px;
   box-sizing: border-box; display: flex; flex-direction: column; gap: 4px; overflow: hidden; }
 .rk3-muted { color: var(--descrip-text, #999); }
 .rk3-row { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 .rk3-bar { position: relative; height: 18px; border-radius: 3px; overflow: hidden;
   background: var(--comfy-input-bg, #222); border: 1px solid var(--border-color, #444); }
-.rk3-block { position: absolute; top: 0; bottom: 0; color: #fff; font-size: 10px; line-height: 18px;
+.rk3-block { position: absolute; top: 0; bottom: 0; color: #fff; font-size: 11px; line-height: 18px;
   text-align: center; white-space: nowrap; overflow: hidden; text-overflow: clip;
   border-right: 1px solid rgba(0,0,0,.45); box-sizing: border-box; }
 .rk3-block.rk3-over { background-image: repeating-linear-gradient(45deg, rgba(255,60,60,.55) 0 4px, transparent 4px 8px); }
@@ -29,8 +31,8 @@ const STYLE = `
 .rk3-dot { width: 8px; height: 8px; border-radius: 50%; flex: none; background: #888; }
 .rk3-dot.rk3-run { background: #4f9cff; animation: rk3-pulse 1.2s ease-in-out infinite; }
 .rk3-dot.rk3-done { background: #2fb38a; } .rk3-dot.rk3-failed { background: #e0564f; }
-.rk3-status-text { flex: 1; white-space: normal; display: -webkit-box; -webkit-line-clamp: 3;
-  -webkit-box-orient: vertical; overflow: hidden; user-select: text; }
+.rk3-status { align-items: flex-start; } .rk3-status .rk3-dot { margin-top: 4px; }
+.rk3-status-text { flex: 1; white-space: normal; overflow-wrap: anywhere; user-select: text; }
 .rk3-progress { height: 3px; border-radius: 2px; background: var(--border-color, #444); overflow: hidden; }
 .rk3-progress > div { height: 100%; background: #4f9cff; transition: width .25s linear; }
 @keyframes rk3-pulse { 50% { opacity: .35; } }
@@ -117,6 +119,15 @@ export class Kling3Panel {
       getMinHeight: () => this.height, getMaxHeight: () => this.height,
     });
     this.widget.serialize = false;
+    // While a workflow loads, the panel's first layouts fit into the node's saved size; after
+    // that, every change of the panel's height moves only the node's bottom edge.
+    this.settledAt = Date.now() + SETTLE_MS;
+    const onConfigure = node.onConfigure;
+    const panel = this;
+    node.onConfigure = function (...args) {
+      panel.settledAt = Date.now() + SETTLE_MS;
+      return onConfigure?.apply(this, args);
+    };
   }
 
   setStatus(payload) {
@@ -163,7 +174,8 @@ export class Kling3Panel {
       costRow.append(el("span", "", cost.text));
       costRow.title = `${cost.text} (${cost.detail}). An estimate: RunComfy bills the actual run.`;
     } else {
-      costRow.append(el("span", "rk3-muted", "Cost estimate: set duration and sound on this node"));
+      costRow.append(el("span", "rk3-muted", t("kling3.panel.costUnknown",
+        "Cost estimate: set duration and sound on this node")));
     }
     if (typical) costRow.append(el("span", "rk3-muted", ` \u00b7 ${typical}`));
     parts.push(costRow);
@@ -232,16 +244,25 @@ export class Kling3Panel {
     return rows;
   }
 
-  /** Give the widget the height of its content, growing the node if it no longer fits. */
+  /**
+   * Give the widget the height of its content. The node grows or shrinks by the same amount,
+   * below the widgets: ComfyUI would otherwise take the room from (or give it to) the prompt
+   * boxes, and every widget between them and the panel would move under the user's cursor.
+   */
   resize(rowCount) {
     let height = this.inner.isConnected ? this.inner.offsetHeight : 0;
     if (!height) height = 8 + rowCount * 20;
     height = Math.max(24, Math.ceil(height) + 6);  // slack for the widget's own margins
     if (Math.abs(height - this.height) < 2) return;
+    const delta = height - this.height;
     this.height = height;
     const node = this.node;
-    const needed = node.computeSize?.();
-    if (needed && needed[1] > node.size[1]) node.setSize([node.size[0], needed[1]]);
+    if (node.size) {
+      const needed = node.computeSize?.();
+      const settled = Date.now() >= this.settledAt;
+      const wanted = Math.max(settled ? node.size[1] + delta : node.size[1], needed ? needed[1] : 0);
+      if (wanted !== node.size[1]) node.setSize?.([node.size[0], wanted]);
+    }
     node.setDirtyCanvas?.(true, true);
   }
 }

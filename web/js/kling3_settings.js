@@ -6,23 +6,28 @@
 // never in a workflow, and never sent back to any browser in full.
 
 import { tokenCheckText, tokenStatusText } from "./kling3_logic.js";
+import { t } from "./kling3_i18n.js";
 
 export const SETTING_ID = "RunComfy.Kling3.ApiToken";
 export const TOKEN_ROUTE = "/runcomfy/kling3/token";
 export const CHECK_ROUTE = "/runcomfy/kling3/token/check";
 
+// ComfyUI's own controls: PrimeVue's input and button classes (the settings dialog's look: its
+// input width and font, its button style); the rules below only lay them out, and stand in for
+// PrimeVue's look where its styles are not loaded (they are weaker: :where()).
+const INPUT_CLASS = "p-inputtext p-component";
+const BUTTON_CLASS = "p-button p-component p-button-secondary p-button-sm";
 const STYLE = `
-.rk3-token { display: flex; flex-direction: column; gap: 6px; min-width: 320px; max-width: 560px; }
-.rk3-token-row { display: flex; gap: 6px; align-items: center; flex-wrap: wrap; }
-.rk3-token input { flex: 1; min-width: 180px; padding: 4px 6px; border-radius: 4px;
-  border: 1px solid var(--border-color, #555); background: var(--comfy-input-bg, #222);
-  color: var(--input-text, #ddd); font-family: monospace; }
-.rk3-token button { padding: 4px 10px; border-radius: 4px; cursor: pointer;
-  border: 1px solid var(--border-color, #555); background: var(--comfy-menu-bg, #333);
-  color: var(--fg-color, #ddd); }
+.rk3-token { display: flex; flex-direction: column; gap: 8px; width: 100%; max-width: 36rem; font-size: 14px; }
+.rk3-token-row { display: flex; gap: 8px; align-items: center; flex-wrap: wrap; }
+.rk3-token input.rk3-token-input { flex: 1 1 14rem; min-width: 14rem; font-size: 0.75rem; } /* the dialog's search field */
+:where(.rk3-token input) { padding: 6px 10px; border-radius: 6px; border: 1px solid var(--border-color, #555);
+  background: var(--comfy-input-bg, #222); color: var(--input-text, #ddd); font: inherit; }
+:where(.rk3-token button) { padding: 6px 12px; border-radius: 6px; cursor: pointer; font: inherit;
+  border: 1px solid var(--border-color, #555); background: var(--comfy-menu-bg, #333); color: var(--fg-color, #ddd); }
 .rk3-token button:disabled { opacity: .5; cursor: default; }
-.rk3-token-status { font-size: 12px; }
-.rk3-token-result { font-size: 12px; min-height: 1em; }
+.rk3-token-status { font-size: 14px; color: var(--p-text-muted-color, var(--descrip-text, #aaa)); }
+.rk3-token-result { font-size: 14px; min-height: 1.2em; }
 .rk3-token-result.valid { color: #2fb38a; } .rk3-token-result.invalid { color: #e0564f; }
 .rk3-token-result.unreachable { color: #e0a030; }
 `;
@@ -49,14 +54,14 @@ export function tokenSettingElement(request, onChange = () => {}) {
   }
   const root = el("div", "rk3-token");
   const status = el("div", "rk3-token-status", "Reading the token setting\u2026");
-  const input = el("input");
+  const input = el("input", `${INPUT_CLASS} rk3-token-input`);
   Object.assign(input, { type: "password", placeholder: "Paste a RunComfy API key", autocomplete: "off",
     spellcheck: false, name: "runcomfy-kling3-token-entry" });
   input.setAttribute("data-lpignore", "true");     // keep password managers from offering to store it
   input.setAttribute("data-1p-ignore", "true");
-  const save = el("button", "", "Save");
-  const check = el("button", "", "Check");
-  const remove = el("button", "", "Remove saved key");
+  const save = el("button", BUTTON_CLASS, t("kling3.token.save", "Save"));
+  const check = el("button", BUTTON_CLASS, t("kling3.token.check", "Check"));
+  const remove = el("button", BUTTON_CLASS, t("kling3.token.remove", "Remove saved key"));
   const result = el("div", "rk3-token-result");
   for (const button of [save, check, remove]) button.type = "button";
   const row = el("div", "rk3-token-row");

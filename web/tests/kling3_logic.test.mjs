@@ -47,8 +47,19 @@ test("between events the elapsed clock runs on and the time left runs down", () 
   const at = 1_000_000;
   assert.equal(liveStatus(payload, at, at).text, "Generating · 0:42 elapsed · ~1:10 left");
   assert.equal(liveStatus(payload, at, at + 10_500).text, "Generating · 0:52 elapsed · ~0:59 left");
-  assert.equal(liveStatus(payload, at, at + 90_000).text, "Generating · 2:12 elapsed · taking longer than usual");
+  // past the typical time it is "almost done"; only the server says when a run is late
+  assert.equal(liveStatus(payload, at, at + 90_000).text, "Generating · 2:12 elapsed · almost done");
+  assert.equal(liveStatus({ ...payload, overdue: true }, at, at + 90_000).text,
+    "Generating · 2:12 elapsed · taking longer than usual");
   assert.equal(payload.elapsed_s, 42, "the received payload is not modified");
+});
+
+test("the bar follows the server's progress of the whole job, not elapsed over elapsed plus eta", () => {
+  const at = 1_000;
+  const generating = { phase: "generating", elapsed_s: 30, eta_s: 90, progress: 0.05 };
+  assert.equal(liveStatus(generating, at, at).fraction, 0.05);
+  assert.equal(liveStatus({ ...generating, progress: null }, at, at).fraction, 0.25);
+  assert.equal(liveStatus({ phase: "done", progress: 1 }, at, at).fraction, 1);
 });
 
 test("a queued job's clock ticks too; downloads, decodes and finished states do not", () => {

@@ -1,0 +1,148 @@
+// The spend guard's entries in ComfyUI's settings dialog: a budget per day and per month in USD,
+// and how many days finished ledger records are kept.
+//
+// Like the token entry, they are custom-rendered settings whose own values stay empty: what is
+// typed goes to POST /runcomfy/kling3/budget (saved in the pack's state database on the server,
+// where the spend guard reads it), and each entry shows what the server has in force. When
+// RUNCOMFY_KLING3_DAILY_BUDGET_USD / _MONTHLY_BUDGET_USD is set on the server, the environment
+// wins (for hosted machines): the entry says so and its field is read-only.
+
+import { amountField, budgetStatusText, parseAmount, parseDays, setByEnvironment } from "./kling3_history_logic.js";
+
+export const BUDGET_ROUTE = "/runcomfy/kling3/budget";
+const CATEGORY = ["RunComfy", "Kling 3.0 spending"];
+const DEFAULT_KEEP_DAYS = 90;   // the server's default (core/spend_guard.py)
+
+// Every user-visible string of this file (for locales).
+export const SETTINGS_TEXT = Object.freeze({
+  daily: "Daily budget (USD)",
+  dailyTooltip: "Runs that would take today's spend (charged, plus the estimates of jobs still running) "
+    + "over this amount are refused before anything is sent. Empty: no limit. "
+    + "RUNCOMFY_KLING3_DAILY_BUDGET_USD on the server wins over it.",
+  monthly: "Monthly budget (USD)",
+  monthlyTooltip: "The same for the calendar month. Empty: no limit. "
+    + "RUNCOMFY_KLING3_MONTHLY_BUDGET_USD on the server wins over it.",
+  keep: "Keep history (days)",
+  keepTooltip: "Finished records older than this are removed, at most once a day. This and last month's "
+    + "cost lines are always kept. Empty: 90 days. RUNCOMFY_KLING3_KEEP_DAYS on the server wins over it.",
+  placeholderAmount: "no limit",
+  placeholderDays: "90",
+  reading: "Reading the server's budget\u2026",
+  saved: "Saved.",
+  unreachable: (message) => `The pack's server routes did not answer (${message}).`,
+  keepStatus: (days) => `In force: ${days} days.`,
+  keepEnvWins: "RUNCOMFY_KLING3_KEEP_DAYS is set on the server and wins over this setting.",
+});
+
+export const SETTING_IDS = Object.freeze({
+  daily: "RunComfy.Kling3.DailyBudgetUSD",
+  monthly: "RunComfy.Kling3.MonthlyBudgetUSD",
+  keep: "RunComfy.Kling3.KeepDays",
+});
+
+const STYLE = `
+.rk3-budget { display: flex; flex-direction: column; gap: 4px; min-width: 240px; max-width: 420px; }
+.rk3-budget input { width: 140px; padding: 4px 6px; border-radius: 4px; border: 1px solid var(--border-color, #555);
+  background: var(--comfy-input-bg, #222); color: var(--input-text, #ddd); }
+.rk3-budget input:read-only { opacity: .6; }
+.rk3-budget-status { font-size: 12px; color: var(--descrip-text, #999); }
+.rk3-budget-error { font-size: 12px; color: #e0564f; min-height: 1em; }
+.rk3-budget-error:empty { display: none; }
+`;
+
+let styleAdded = false;
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/**
+ * One entry's element. `kind`: "daily" | "monthly" | "keep". `request(path, {method, body})`
+ * resolves to the JSON answer or throws an Error with the server's message; `onSaved(answer)`
+ * runs after a save (the history panel refreshes its totals).
+ */
+export function budgetSettingElement(kind, request, onSaved = () => {}) {
+  if (!styleAdded) {
+    const style = document.createElement("style");
+    style.textContent = STYLE;
+    document.head.appendChild(style);
+    styleAdded = true;
+  }
+  const root = el("div", `rk3-budget rk3-budget-${kind}`);
+  const input = el("input");
+  Object.assign(input, { type: "text", inputMode: "decimal", autocomplete: "off", spellcheck: false,
+    placeholder: kind === "keep" ? SETTINGS_TEXT.placeholderDays : SETTINGS_TEXT.placeholderAmount });
+  const status = el("div", "rk3-budget-status", SETTINGS_TEXT.reading);
+  const error = el("div", "rk3-budget-error");
+  root.append(input, status, error);
+  let shown = "";   // the field's text as last shown from the server
+  let typed = false; // typed into since: an answer arriving late must not overwrite it
+
+  // `wanted`: the keep-days value just saved; when the server answers another, the environment won.
+  const show = (answer, wanted) => {
+    if (kind === "keep") {
+      const days = answer?.keep_days;
+      status.textContent = SETTINGS_TEXT.keepStatus(days)
+        + (wanted !== undefined && wanted !== days ? ` ${SETTINGS_TEXT.keepEnvWins}` : "");
+      shown = amountField(days);
+    } else {
+      const budget = answer?.budgets?.[kind];
+      status.textContent = budgetStatusText(budget, kind);
+      input.readOnly = setByEnvironment(budget);
+      shown = amountField(budget?.usd);
+    }
+    if (!typed) input.value = shown;
+  };
+
+  const save = async () => {
+    const parsed = kind === "keep" ? parseDays(input.value) : parseAmount(input.value);
+    if (!parsed.ok) {
+      error.textContent = parsed.error;
+      return;
+    }
+    error.textContent = "";
+    typed = false;
+    if (input.readOnly || amountField(parsed.value) === shown) return;
+    const field = kind === "keep" ? "keep_days" : `${kind}_usd`;
+    try {
+      const answer = await request(BUDGET_ROUTE, { method: "POST", body: { [field]: parsed.value } });
+      show(answer, kind === "keep" ? parsed.value ?? DEFAULT_KEEP_DAYS : undefined);
+      error.textContent = "";
+      onSaved(answer);
+    } catch (failure) {
+      error.textContent = failure?.message || String(failure);
+    }
+  };
+
+  input.addEventListener("input", () => { typed = true; });
+  input.addEventListener("change", save);
+  input.addEventListener("keydown", (event) => {
+    event.stopPropagation();   // typing here must not trigger ComfyUI's keyboard shortcuts
+    if (event.key === "Enter") input.blur();
+  });
+  request(BUDGET_ROUTE).then((answer) => show(answer), (failure) => {
+    status.textContent = SETTINGS_TEXT.unreachable(failure?.message || failure);
+  });
+  return root;
+}
+
+/** The three entries for app.registerExtension({settings}). */
+export function budgetSettings(request, onSaved) {
+  const entry = (kind, name, tooltip, sortOrder) => ({
+    id: SETTING_IDS[kind],
+    sortOrder,   // higher first: daily, monthly, keep
+    category: [...CATEGORY, name],
+    name,
+    tooltip,
+    defaultValue: "",
+    type: () => budgetSettingElement(kind, request, onSaved),
+  });
+  return [
+    entry("daily", SETTINGS_TEXT.daily, SETTINGS_TEXT.dailyTooltip, 30),
+    entry("monthly", SETTINGS_TEXT.monthly, SETTINGS_TEXT.monthlyTooltip, 20),
+    entry("keep", SETTINGS_TEXT.keep, SETTINGS_TEXT.keepTooltip, 10),
+  ];
+}
