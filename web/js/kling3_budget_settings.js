@@ -8,12 +8,15 @@
 // wins (for hosted machines): the entry says so and its field is read-only.
 
 import { amountField, budgetStatusText, parseAmount, parseDays, setByEnvironment } from "./kling3_history_logic.js";
+import { t } from "./kling3_i18n.js";
 
 export const BUDGET_ROUTE = "/runcomfy/kling3/budget";
 const CATEGORY = ["RunComfy", "Kling 3.0 spending"];
 const DEFAULT_KEEP_DAYS = 90;   // the server's default (core/spend_guard.py)
 
-// Every user-visible string of this file (for locales).
+// Every user-visible string of this file. The settings' names and tooltips are registered in English
+// (ComfyUI's settings dialog translates them from locales/<lang>/settings.json); the rest are getters
+// through t(), so the language is read when the text is shown.
 export const SETTINGS_TEXT = Object.freeze({
   daily: "Daily budget (USD)",
   dailyTooltip: "Runs that would take today's spend (charged, plus the estimates of jobs still running) "
@@ -25,13 +28,16 @@ export const SETTINGS_TEXT = Object.freeze({
   keep: "Keep history (days)",
   keepTooltip: "Finished records older than this are removed, at most once a day. This and last month's "
     + "cost lines are always kept. Empty: 90 days. RUNCOMFY_KLING3_KEEP_DAYS on the server wins over it.",
-  placeholderAmount: "no limit",
+  get placeholderAmount() { return t("kling3.budget.noLimitPlaceholder", "no limit"); },
   placeholderDays: "90",
-  reading: "Reading the server's budget\u2026",
-  saved: "Saved.",
-  unreachable: (message) => `The pack's server routes did not answer (${message}).`,
-  keepStatus: (days) => `In force: ${days} days.`,
-  keepEnvWins: "RUNCOMFY_KLING3_KEEP_DAYS is set on the server and wins over this setting.",
+  get reading() { return t("kling3.budget.reading", "Reading the server's budget\u2026"); },
+  get saved() { return t("kling3.budget.saved", "Saved."); },
+  unreachable: (message) => t("kling3.budget.unreachable", "The pack's server routes did not answer ({message}).",
+    { message }),
+  keepStatus: (days) => t("kling3.budget.keepStatus", "In force: {days} days.", { days }),
+  get keepEnvWins() {
+    return t("kling3.budget.keepEnvWins", "RUNCOMFY_KLING3_KEEP_DAYS is set on the server and wins over this setting.");
+  },
 });
 
 export const SETTING_IDS = Object.freeze({

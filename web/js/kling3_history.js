@@ -16,18 +16,23 @@ import { api } from "../../../scripts/api.js";
 import { budgetSettings } from "./kling3_budget_settings.js";
 import { isRequestId, mergeOlder, nextBefore, STATES, TEXT } from "./kling3_history_logic.js";
 import { createHistoryView } from "./kling3_history_view.js";
+import { t } from "./kling3_i18n.js";
 
-// Every user-visible string of this file (for locales).
+// Every user-visible string of this file: getters through t(), read when the text is shown.
 export const TAB_TEXT = Object.freeze({
-  title: "Spending",
-  tooltip: "RunComfy Kling 3.0: paid jobs, spend and budgets",
-  copied: "Request id copied",
-  copyFailed: "Could not copy: select the id and copy it by hand",
-  nodeAdded: "Fetch Result node added",
-  nodeMissing: "The Fetch Result node is not installed on this ComfyUI server",
-  resolvedFound: "Resolved: the next run with these inputs re-attaches to that request",
-  resolvedNever: "Resolved: marked as never created",
-  unreachable: (message) => `The history did not load: ${message}`,
+  get title() { return t("kling3.spending.title", "Spending"); },
+  get tooltip() { return t("kling3.spending.tooltip", "RunComfy Kling 3.0: paid jobs, spend and budgets"); },
+  get copied() { return t("kling3.spending.copied", "Request id copied"); },
+  get copyFailed() { return t("kling3.spending.copyFailed", "Could not copy: select the id and copy it by hand"); },
+  get nodeAdded() { return t("kling3.spending.nodeAdded", "Fetch Result node added"); },
+  get nodeMissing() {
+    return t("kling3.spending.nodeMissing", "The Fetch Result node is not installed on this ComfyUI server");
+  },
+  get resolvedFound() {
+    return t("kling3.spending.resolvedFound", "Resolved: the next run with these inputs re-attaches to that request");
+  },
+  get resolvedNever() { return t("kling3.spending.resolvedNever", "Resolved: marked as never created"); },
+  unreachable: (message) => t("kling3.spending.unreachable", "The history did not load: {message}", { message }),
 });
 
 export const TAB_ID = "runcomfy-kling3-history";
@@ -199,7 +204,10 @@ async function resolve(line, requestId) {
 const handlers = { refresh, loadOlder, copy, addNode, videoUrl, resolve };
 
 function render(element) {
-  shown = { view: createHistoryView(element, handlers), lines: [], hasMore: false };
+  // The frontend may call render again on the same element: keep what is open in it then.
+  if (shown?.element !== element) {
+    shown = { element, view: createHistoryView(element, handlers), lines: [], hasMore: false };
+  }
   refresh();
 }
 

@@ -5,36 +5,59 @@
 // (seconds since the epoch), prompt (excerpt), duration, aspect_ratio, sound, shots, estimate_usd,
 // cost_usd, video_cached, error}.
 
-// Every user-visible string of the panel and the budget settings, in one place (for locales).
+import { t } from "./kling3_i18n.js";
+
+// Every user-visible string of the panel and the budget settings, in one place: getters through t()
+// (kling3_i18n.js), so the language is read when the text is shown.
 export const TEXT = Object.freeze({
-  today: "Today",
-  yesterday: "Yesterday",
-  month: "This month",
-  spent: "spent",
-  inFlight: "in flight",
-  of: "of",
-  noBudget: "no budget",
-  overBudget: "budget reached: new runs are refused",
-  estimate: "est.",
-  charged: "charged",
-  notCharged: "not charged",
-  sound: "sound",
-  silent: "no sound",
-  shots: (n) => `${n} shots`,
-  perDay: "a day",
-  perMonth: "a month",
-  noLimit: "No limit",
-  setHere: "saved in these settings",
-  envWins: (name) => `set by the environment variable ${name}, which wins over this setting`,
-  badAmount: "Enter an amount in USD (0 or more), or leave it empty for no limit.",
-  badDays: "Enter a number of days (0 or more), or leave it empty for the default.",
-  badRequestId: "A RunComfy request id has only letters, digits, '-' and '_'.",
+  get today() { return t("kling3.history.today", "Today"); },
+  get yesterday() { return t("kling3.history.yesterday", "Yesterday"); },
+  get month() { return t("kling3.history.month", "This month"); },
+  get spent() { return t("kling3.history.spent", "spent"); },
+  get inFlight() { return t("kling3.history.inFlight", "in flight"); },
+  get of() { return t("kling3.history.of", "of"); },
+  get noBudget() { return t("kling3.history.noBudget", "no budget"); },
+  get overBudget() { return t("kling3.history.overBudget", "budget reached: new runs are refused"); },
+  get estimate() { return t("kling3.history.estimate", "est."); },
+  get charged() { return t("kling3.history.charged", "charged"); },
+  get notCharged() { return t("kling3.history.notCharged", "not charged"); },
+  get sound() { return t("kling3.history.sound", "sound"); },
+  get silent() { return t("kling3.history.silent", "no sound"); },
+  shots: (n) => t("kling3.history.shots", "{n} shots", { n }),
+  get perDay() { return t("kling3.history.perDay", "a day"); },
+  get perMonth() { return t("kling3.history.perMonth", "a month"); },
+  get noLimit() { return t("kling3.history.noLimit", "No limit"); },
+  get setHere() { return t("kling3.history.setHere", "saved in these settings"); },
+  envWins: (name) => t("kling3.history.envWins", "set by the environment variable {name}, which wins over this setting",
+    { name }),
+  get badAmount() { return t("kling3.history.badAmount", "Enter an amount in USD (0 or more), or leave it empty for no limit."); },
+  get badDays() { return t("kling3.history.badDays", "Enter a number of days (0 or more), or leave it empty for the default."); },
+  get badRequestId() {
+    return t("kling3.history.badRequestId", "A RunComfy request id has only letters, digits, '-' and '_'.");
+  },
 });
 
+// The server's words for a line's state: data (compared, sent back), shown through stateLabel().
 export const STATES = Object.freeze({
-  unknown: "unknown outcome", generating: "generating", done: "done", failed: "failed",
-  cancelled: "cancelled", neverCreated: "never created", queued: "queued",
+  unknown: "unknown outcome", generating: "generating", done: "done", failed: "failed",  // i18n-ignore
+  cancelled: "cancelled", neverCreated: "never created", queued: "queued",  // i18n-ignore
 });
+
+// state (as the server words it, kept as data) -> its label in the user's language
+const STATE_LABELS = {
+  [STATES.unknown]: () => t("kling3.history.stateUnknown", "unknown outcome"),
+  [STATES.generating]: () => t("kling3.history.stateGenerating", "generating"),
+  [STATES.done]: () => t("kling3.history.stateDone", "done"),
+  [STATES.failed]: () => t("kling3.history.stateFailed", "failed"),
+  [STATES.cancelled]: () => t("kling3.history.stateCancelled", "cancelled"),
+  [STATES.neverCreated]: () => t("kling3.history.stateNeverCreated", "never created"),
+  [STATES.queued]: () => t("kling3.history.stateQueued", "queued"),
+};
+
+/** A ledger line's state as shown ("done" -> "완료" in Korean); unknown states as sent. */
+export function stateLabel(state) {
+  return Object.hasOwn(STATE_LABELS, state ?? "") ? STATE_LABELS[state]() : String(state ?? "");
+}
 
 // state -> the look of its badge
 const STATE_KINDS = {

@@ -7,30 +7,35 @@
 // request id.
 
 import {
-  costText, lineActions, lineSignature, lineTime, settingsText, stateKind, totalsRows,
+  costText, lineActions, lineSignature, lineTime, settingsText, stateKind, stateLabel, totalsRows,
 } from "./kling3_history_logic.js";
+import { t } from "./kling3_i18n.js";
 
-// Every user-visible string of this file (for locales).
+// Every user-visible string of this file: getters through t(), read when the text is shown.
 export const UI = Object.freeze({
-  heading: "Kling 3.0 spending",
-  refresh: "Refresh",
-  keep: (days) => `Finished records are kept ${days} days; this and last month's cost lines always. `
-    + "Budgets: Settings \u203a RunComfy.",
-  empty: "No paid jobs yet. Every submitted generation appears here.",
-  loading: "Loading\u2026",
-  loadOlder: "Load older",
-  copy: "Copy id",
-  addNode: "Add Fetch Result node",
-  play: "Play",
-  hideVideo: "Hide video",
-  resolve: "Resolve\u2026",
-  resolveHint: "The submit got no answer: look for this job in your RunComfy request history. "
-    + "Found it: paste its request id (the next run re-attaches to it). Not there: it was never created "
-    + "(its estimate stops counting, and the next run with these inputs pays again).",
-  resolvePlaceholder: "Request id from the RunComfy history",
-  found: "Use this request id",
-  neverCreated: "Never created",
-  noRequestId: "no request id",
+  get heading() { return t("kling3.spending.heading", "Kling 3.0 spending"); },
+  get refresh() { return t("kling3.spending.refresh", "Refresh"); },
+  keep: (days) => t("kling3.spending.keep", "Finished records are kept {days} days; this and last month's cost "
+    + "lines always. Budgets: Settings \u203a RunComfy.", { days }),
+  get empty() { return t("kling3.spending.empty", "No paid jobs yet. Every submitted generation appears here."); },
+  get loading() { return t("kling3.spending.loading", "Loading\u2026"); },
+  get loadOlder() { return t("kling3.spending.loadOlder", "Load older"); },
+  get copy() { return t("kling3.spending.copy", "Copy id"); },
+  get addNode() { return t("kling3.spending.addNode", "Add Fetch Result node"); },
+  get play() { return t("kling3.spending.play", "Play"); },
+  get hideVideo() { return t("kling3.spending.hideVideo", "Hide video"); },
+  get resolve() { return t("kling3.spending.resolve", "Resolve\u2026"); },
+  get resolveHint() {
+    return t("kling3.spending.resolveHint", "The submit got no answer: look for this job in your RunComfy request "
+      + "history. Found it: paste its request id (the next run re-attaches to it). Not there: it was never created "
+      + "(its estimate stops counting, and the next run with these inputs pays again).");
+  },
+  get resolvePlaceholder() {
+    return t("kling3.spending.resolvePlaceholder", "Request id from the RunComfy history");
+  },
+  get found() { return t("kling3.spending.found", "Use this request id"); },
+  get neverCreated() { return t("kling3.spending.neverCreated", "Never created"); },
+  get noRequestId() { return t("kling3.spending.noRequestId", "no request id"); },
 });
 
 const STYLE = `
@@ -142,7 +147,7 @@ export function createHistoryView(container, handlers) {
     item.dataset.requestId = line.request_id ?? "";
     const top = el("div", "rk3h-top");
     top.append(el("span", "rk3h-time rk3h-muted", lineTime(line.created_at, nowMs)),
-      el("span", `rk3h-state ${stateKind(line.state)}`, line.state));
+      el("span", `rk3h-state ${stateKind(line.state)}`, stateLabel(line.state)));
     const parts = [top, el("div", "rk3h-prompt", line.prompt || "\u2014"),
       el("div", "rk3h-settings rk3h-muted", settingsText(line)), el("div", "rk3h-cost", costText(line)),
       el("div", "rk3h-id", line.request_id || UI.noRequestId)];
@@ -188,6 +193,7 @@ export function createHistoryView(container, handlers) {
     Object.assign(input, { type: "text", placeholder: UI.resolvePlaceholder, spellcheck: false, autocomplete: "off" });
     input.addEventListener("keydown", (event) => event.stopPropagation());  // no ComfyUI shortcuts while typing
     const result = el("div", "rk3h-error");
+    input.addEventListener("input", () => { result.textContent = ""; });
     const run = (requestId) => async () => {
       for (const b of box.querySelectorAll("button")) b.disabled = true;
       try {
