@@ -17,7 +17,7 @@ from pathlib import Path
 from ..core.api.handle import is_request_id
 from ..core.errors import RunComfyError
 from ..core.slots import parse_limit, read_limit, save_limit
-from ..core.spend_guard import keep_days, parse_usd, read_budgets, save_budget, save_keep_days
+from ..core.spend_guard import KEEP_DAYS_ENV, keep_days, parse_usd, read_budgets, save_budget, save_keep_days
 from ..core.store.ledger import Ledger
 
 MAX_LINES = 200
@@ -40,6 +40,7 @@ def budget_status(context) -> dict:
     limit, source = read_limit(state.database(), context.environ)
     return {"budgets": {b.period: {"usd": b.usd, "source": b.source} for b in budgets},
             "keep_days": keep_days(state.database(), context.environ),
+            "keep_days_source": KEEP_DAYS_ENV if (context.environ.get(KEEP_DAYS_ENV) or "").strip() else None,
             "max_parallel": {"jobs": limit, "source": source}}
 
 

@@ -137,6 +137,16 @@ def settings_entries(sources: dict) -> dict:
                 found = re.search(r"\b" + field + r":\s*(" + STRING + r"(?:\s*\+\s*" + STRING + r")*)", block)
                 if found and js_concat(found.group(1)) is not None:
                     entry[field] = js_concat(found.group(1))
+            # a combo's option labels: the frontend translates settings.<id>.options.<label>
+            options = re.search(r"\boptions:\s*\[(.*?)\]\s*,", block, re.S)
+            labels = re.findall(r"\btext:\s*(" + STRING + r")", options.group(1)) if options else []
+            if labels:
+                entry["options"] = {js_string(x).replace(".", "_"): js_string(x) for x in labels}
+            options = re.search(r"\boptions:\s*\[(.*?)\]", block, re.S)
+            if options:   # the combo's labels: ComfyUI looks them up as settings.<id>.options.<label>
+                labels = [js_string(m) for m in re.findall(r"\btext:\s*(" + STRING + ")", options.group(1))]
+                labels = labels or [js_string(m) for m in re.findall(STRING, options.group(1))]
+                entry["options"] = {label.replace(".", "_"): label for label in labels}
             category = re.search(r"\bcategory:\s*\[([^\]]*)\]", block)
             if category:
                 entry["category"] = [js_string(s) for s in re.findall(STRING, category.group(1))]

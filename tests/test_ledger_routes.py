@@ -64,10 +64,13 @@ def test_budgets_saved_from_settings_and_the_environment_wins(routes):
     saved = routes.send("POST", "/runcomfy/kling3/budget", {"daily_usd": 5, "monthly_usd": "40", "keep_days": 30})
     assert saved.json()["budgets"] == {"daily": {"usd": 5.0, "source": "settings"},
                                        "monthly": {"usd": 40.0, "source": "settings"}}
-    assert saved.json()["keep_days"] == 30
+    assert saved.json()["keep_days"] == 30 and saved.json()["keep_days_source"] is None
     routes.environ["RUNCOMFY_KLING3_DAILY_BUDGET_USD"] = "2.5"
     assert routes.get("/runcomfy/kling3/budget").json()["budgets"]["daily"] == {
         "usd": 2.5, "source": "RUNCOMFY_KLING3_DAILY_BUDGET_USD"}
+    routes.environ["RUNCOMFY_KLING3_KEEP_DAYS"] = "7"
+    kept = routes.get("/runcomfy/kling3/budget").json()
+    assert (kept["keep_days"], kept["keep_days_source"]) == (7, "RUNCOMFY_KLING3_KEEP_DAYS")
     cleared = routes.send("POST", "/runcomfy/kling3/budget", {"monthly_usd": None}).json()
     assert cleared["budgets"]["monthly"] == {"usd": None, "source": None}
     refused = routes.send("POST", "/runcomfy/kling3/budget", {"daily_usd": -1})

@@ -91,8 +91,9 @@ export function budgetSettingElement(kind, request, onSaved = () => {}) {
   const show = (answer, wanted) => {
     if (kind === "keep") {
       const days = answer?.keep_days;
-      status.textContent = SETTINGS_TEXT.keepStatus(days)
-        + (wanted !== undefined && wanted !== days ? ` ${SETTINGS_TEXT.keepEnvWins}` : "");
+      const fromEnvironment = Boolean(answer?.keep_days_source) || (wanted !== undefined && wanted !== days);
+      status.textContent = SETTINGS_TEXT.keepStatus(days) + (fromEnvironment ? ` ${SETTINGS_TEXT.keepEnvWins}` : "");
+      input.readOnly = Boolean(answer?.keep_days_source);
       shown = amountField(days);
     } else {
       const budget = answer?.budgets?.[kind];

@@ -4,7 +4,7 @@
 //  * the "RunComfy API token" settings entry (see kling3_settings.js).
 // The video preview after a run is ComfyUI's own: the node returns the same `ui` payload as
 // SaveVideo ({images: [{filename, subfolder, type}], animated: [true]}); kling3_preview_fit.js
-// makes the node grow to show it whole next to the prompt boxes and the panel.
+// shows, collapses or hides it (the "Video preview on the node" setting) and keeps it compact.
 
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
@@ -12,7 +12,7 @@ import { DEFAULT_PRICING, EVENT, NODE_TYPES, resolveExecutionId } from "./kling3
 import { addPriceBadge, addShotBadge } from "./kling3_badges.js";
 import { Kling3Panel, readSegment, upstreamNode, widgetValue } from "./kling3_panel.js";
 import { installTemplateInfo } from "./kling3_templates.js";
-import { attachPreviewFit } from "./kling3_preview_fit.js";
+import { attachPreviewFit, DEFAULT_PREVIEW_MODE, PREVIEW_SETTING } from "./kling3_preview_fit.js";
 import { SETTING_ID, tokenSettingElement } from "./kling3_settings.js";
 import "./kling3_history.js";  // the "Spending" sidebar tab and the budget settings
 
@@ -70,6 +70,11 @@ function typicalSeconds(duration) {
 }
 
 const services = { pricing: () => pricing, typicalSeconds };
+
+/** The "Video preview on the node" setting (read on every layout: a change applies at once). */
+function previewMode() {
+  return app.extensionManager?.setting?.get?.(PREVIEW_SETTING) ?? DEFAULT_PREVIEW_MODE;
+}
 
 function refreshAll() {
   const now = Date.now();
@@ -159,6 +164,19 @@ app.registerExtension({
       // A custom element: the setting's own value stays empty (see kling3_settings.js).
       type: () => tokenSettingElement(request, loadPricing),
     },
+
+    {
+      id: PREVIEW_SETTING,
+      category: ["RunComfy", "Kling 3.0", "Node preview"],
+      name: "Video preview on the text-to-video node",
+      tooltip: "Auto: hidden while the video output feeds a node that shows it (Save Video), shown "
+        + "otherwise. Always, Never, or Collapsed: a line in the node's panel shows it on a click.",
+      type: "combo",
+      options: [{ value: "auto", text: "Auto" }, { value: "always", text: "Always" },
+        { value: "collapsed", text: "Collapsed" }, { value: "never", text: "Never" }],
+      defaultValue: DEFAULT_PREVIEW_MODE,
+      onChange: () => app.graph?.setDirtyCanvas?.(true, true),
+    },
   ],
 
   async setup() {
@@ -196,6 +214,6 @@ app.registerExtension({
     if ((node.comfyClass ?? node.type) !== NODE_TYPES.textToVideo) return;
     attachPanel(node);
     addPriceBadge(node, () => node.runcomfyKling3Panel?.model(Date.now()).cost ?? null);
-    attachPreviewFit(node, (error) => console.warn("[RunComfy Kling 3.0] preview fit failed:", error));
+    attachPreviewFit(node, previewMode, (error) => console.warn("[RunComfy Kling 3.0] preview fit failed:", error));
   },
 });

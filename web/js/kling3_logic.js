@@ -1,6 +1,9 @@
 // Pure logic of the Kling 3.0 extension: status text, ETA, cost, multi-shot timeline, graph walks.
 // No ComfyUI imports, no DOM: `node --test web/tests/` runs it as is. ComfyUI also loads every
 // .js file of the web folder as an extension module; this one only exports, so that is harmless.
+// Texts go through t() (kling3_i18n.js, also import-free): English here, other languages in locales/.
+
+import { t } from "./kling3_i18n.js";
 
 export const EVENT = "runcomfy.kling3.status";
 export const NODE_TYPES = Object.freeze({
@@ -78,40 +81,54 @@ export function statusText(phase, values = {}) {
   let parts;
   switch (phase) {
     case "validating":
-      parts = ["Checking inputs"];
+      parts = [t("kling3.status.validating", "Checking inputs")];
       break;
     case "waiting":
-      parts = [position ? `Waiting for a slot (${position} ahead)` : "Waiting for a slot"];
+      parts = [position ? t("kling3.status.waitingAhead", "Waiting for a slot ({position} ahead)", { position })
+        : t("kling3.status.waiting", "Waiting for a slot")];
       break;
     case "submitting":
-      parts = ["Submitting"];
+      parts = [t("kling3.status.submitting", "Submitting")];
       break;
     case "queued":
-      parts = [position !== null ? `Queued (position ${position})` : "Queued"];
-      if (elapsed !== null) parts.push(`${clock(elapsed)} elapsed`);
-      if (requestId) parts.push(`req ${shortId(requestId)}`);
+      parts = [position !== null ? t("kling3.status.queuedAt", "Queued (position {position})", { position })
+        : t("kling3.status.queued", "Queued")];
+      if (elapsed !== null) parts.push(t("kling3.status.elapsed", "{time} elapsed", { time: clock(elapsed) }));
+      if (requestId) parts.push(t("kling3.status.requestShort", "req {id}", { id: shortId(requestId) }));
       break;
     case "generating":
-      parts = ["Generating"];
-      if (elapsed !== null) parts.push(`${clock(elapsed)} elapsed`);
+      parts = [t("kling3.status.generating", "Generating")];
+      if (elapsed !== null) parts.push(t("kling3.status.elapsed", "{time} elapsed", { time: clock(elapsed) }));
       // past the typical time: "almost done", until the run leaves the normal spread (overdue)
-      if (eta !== null) parts.push(eta >= 1 ? `~${clock(eta)} left` : values.overdue ? "taking longer than usual" : "almost done");
+      if (eta !== null) {
+        parts.push(eta >= 1 ? t("kling3.status.left", "~{time} left", { time: clock(eta) })
+          : values.overdue ? t("kling3.status.overdue", "taking longer than usual")
+            : t("kling3.status.almostDone", "almost done"));
+      }
       break;
     case "downloading":
     case "decoding":
-      parts = [phase[0].toUpperCase() + phase.slice(1) + (percent !== null ? ` ${percent}%` : "")];
+      parts = [(phase === "downloading" ? t("kling3.status.downloading", "Downloading")
+        : t("kling3.status.decoding", "Decoding")) + (percent !== null ? ` ${percent}%` : "")];
       break;
     case "done":
-      parts = [elapsed !== null ? `Done in ${clock(elapsed)}` : "Done"];
+      parts = [elapsed !== null ? t("kling3.status.doneIn", "Done in {time}", { time: clock(elapsed) })
+        : t("kling3.status.done", "Done")];
       break;
     case "failed":
-      parts = [message ? `Failed: ${message}` : "Failed"];
-      if (requestId && !(message || "").includes(requestId)) parts.push(`request id ${requestId}`);
+      parts = [message ? t("kling3.status.failedWith", "Failed: {message}", { message })
+        : t("kling3.status.failed", "Failed")];
+      if (requestId && !(message || "").includes(requestId)) {
+        parts.push(t("kling3.status.requestId", "request id {id}", { id: requestId }));
+      }
       break;
     case "cancelled":
     case "interrupted":
-      parts = [message || phase[0].toUpperCase() + phase.slice(1)];
-      if (requestId && !(message || "").includes(requestId)) parts.push(`request id ${requestId}`);
+      parts = [message || (phase === "cancelled" ? t("kling3.status.cancelled", "Cancelled")
+        : t("kling3.status.interrupted", "Interrupted"))];
+      if (requestId && !(message || "").includes(requestId)) {
+        parts.push(t("kling3.status.requestId", "request id {id}", { id: requestId }));
+      }
       break;
     default:
       parts = [message || String(phase)];
@@ -165,7 +182,7 @@ export function progressFraction(status) {
 /** "usually ~1:50" from the learnt typical generating time, or "" without history. */
 export function typicalTimeText(etaSeconds) {
   const eta = cleanSeconds(etaSeconds);
-  return eta === null || eta < 1 ? "" : `usually ~${clock(eta)}`;
+  return eta === null || eta < 1 ? "" : t("kling3.status.typical", "usually ~{time}", { time: clock(eta) });
 }
 
 // --- cost --------------------------------------------------------------------------------------
@@ -191,11 +208,14 @@ export function costEstimate(duration, sound, pricing = DEFAULT_PRICING) {
   const prices = validPricing(pricing) ? pricing : DEFAULT_PRICING;
   const rate = sound ? prices.per_second_with_sound_usd : prices.per_second_usd;
   const usd = seconds * rate;
-  const source = prices.source === "api" ? "current API price" : "list price";
+  const source = prices.source === "api" ? t("kling3.cost.sourceApi", "current API price")
+    : t("kling3.cost.sourceList", "list price");
+  const values = { seconds, rate: formatRate(rate), source };
   return {
     usd, rate, seconds, sound, source: prices.source,
-    text: `Estimated cost \u2248 ${formatUsd(usd)}`,
-    detail: `${seconds} s \u00d7 ${formatRate(rate)}/s ${sound ? "with" : "without"} sound (${source})`,
+    text: t("kling3.cost.estimate", "Estimated cost \u2248 {usd}", { usd: formatUsd(usd) }),
+    detail: sound ? t("kling3.cost.detailSound", "{seconds} s \u00d7 {rate}/s with sound ({source})", values)
+      : t("kling3.cost.detailSilent", "{seconds} s \u00d7 {rate}/s without sound ({source})", values),
   };
 }
 
@@ -229,14 +249,18 @@ export function buildTimeline(segments, duration) {
   });
   const problems = [];
   segments.forEach((segment, index) => {
-    const label = `Shot ${index + 1}`;
+    const label = t("kling3.timeline.shot", "Shot {index}", { index: index + 1 });
     if (Number.isFinite(segment.duration)
         && (segment.duration < MIN_DURATION_S || segment.duration > MAX_DURATION_S)) {
-      problems.push(`${label}: duration must be ${MIN_DURATION_S} to ${MAX_DURATION_S} s (got ${segment.duration})`);
+      problems.push(t("kling3.timeline.badDuration", "{shot}: duration must be {min} to {max} s (got {seconds})",
+        { shot: label, min: MIN_DURATION_S, max: MAX_DURATION_S, seconds: segment.duration }));
     }
-    if (typeof segment.prompt === "string" && !segment.prompt.trim()) problems.push(`${label} has no prompt`);
+    if (typeof segment.prompt === "string" && !segment.prompt.trim()) {
+      problems.push(t("kling3.timeline.noPrompt", "{shot} has no prompt", { shot: label }));
+    }
     if (typeof segment.prompt === "string" && segment.prompt.trim().length > MAX_SEGMENT_PROMPT_CHARS) {
-      problems.push(`${label}: prompt is longer than ${MAX_SEGMENT_PROMPT_CHARS} characters`);
+      problems.push(t("kling3.timeline.longPrompt", "{shot}: prompt is longer than {max} characters",
+        { shot: label, max: MAX_SEGMENT_PROMPT_CHARS }));
     }
   });
   let status;
@@ -247,8 +271,12 @@ export function buildTimeline(segments, duration) {
   else {
     status = "mismatch";
     const diff = total - target;
-    warning = `Shots add up to ${total} s but duration is ${target} s `
-      + `(${Math.abs(diff)} s ${diff > 0 ? "too long" : "short"}): the run will stop before anything is sent`;
+    const values = { total, target, diff: Math.abs(diff) };
+    warning = diff > 0
+      ? t("kling3.timeline.tooLong", "Shots add up to {total} s but duration is {target} s ({diff} s too long): "
+        + "the run will stop before anything is sent", values)
+      : t("kling3.timeline.tooShort", "Shots add up to {total} s but duration is {target} s ({diff} s short): "
+        + "the run will stop before anything is sent", values);
   }
   return { blocks, total, target, scale, status, warning, problems, targetFraction: target === null ? null : target / scale };
 }
@@ -303,30 +331,41 @@ export function resolveExecutionId(rootGraph, executionId, getNode, subgraphOf) 
 
 // --- token settings ----------------------------------------------------------------------------
 
+// Functions, not strings: the language is read when the text is shown.
 const SOURCE_LABELS = {
-  settings: "saved in these settings",
-  RUNCOMFY_API_TOKEN: "from the environment variable RUNCOMFY_API_TOKEN",
-  RUNCOMFY_TOKEN: "from the environment variable RUNCOMFY_TOKEN",
+  settings: () => t("kling3.token.sourceSettings", "saved in these settings"),
+  RUNCOMFY_API_TOKEN: () => t("kling3.token.sourceEnv", "from the environment variable {name}",
+    { name: "RUNCOMFY_API_TOKEN" }),
+  RUNCOMFY_TOKEN: () => t("kling3.token.sourceEnv", "from the environment variable {name}", { name: "RUNCOMFY_TOKEN" }),
 };
 
 /** What the settings entry says about the token in use (from GET /runcomfy/kling3/token). */
 export function tokenStatusText(status) {
   if (!status || !status.configured) {
-    return "No token set. Paste your RunComfy API key here, or set RUNCOMFY_API_TOKEN before starting ComfyUI.";
+    return t("kling3.token.none",
+      "No token set. Paste your RunComfy API key here, or set RUNCOMFY_API_TOKEN before starting ComfyUI.");
   }
-  const source = SOURCE_LABELS[status.source] ?? String(status.source);
-  let text = `In use: ${status.masked} (${source}).`;
-  const overridden = (status.overridden ?? []).map((s) => (s === "settings" ? "the saved token" : s));
-  if (overridden.length) text += ` Also set but not used: ${overridden.join(", ")}.`;
+  const source = Object.hasOwn(SOURCE_LABELS, status.source ?? "") ? SOURCE_LABELS[status.source]() : String(status.source);
+  let text = t("kling3.token.inUse", "In use: {masked} ({source}).", { masked: status.masked, source });
+  const overridden = (status.overridden ?? [])
+    .map((s) => (s === "settings" ? t("kling3.token.savedToken", "the saved token") : s));
+  if (overridden.length) {
+    text += " " + t("kling3.token.alsoSet", "Also set but not used: {names}.", { names: overridden.join(", ") });
+  }
   return text;
 }
 
-const CHECK_LABELS = { valid: "Valid", invalid: "Invalid", unreachable: "Could not check" };
+const CHECK_LABELS = {
+  valid: () => t("kling3.token.valid", "Valid"),
+  invalid: () => t("kling3.token.invalid", "Invalid"),
+  unreachable: () => t("kling3.token.unreachable", "Could not check"),
+};
 
 export function tokenCheckText(result) {
-  if (!result || !CHECK_LABELS[result.result]) return "Could not check: unexpected answer";
+  if (!result || !Object.hasOwn(CHECK_LABELS, result.result ?? "")) return t("kling3.token.unexpected", "Could not check: unexpected answer");
   const detail = withoutRepeatedCodes(result.detail);
-  return detail ? `${CHECK_LABELS[result.result]}: ${detail}` : CHECK_LABELS[result.result];
+  const label = CHECK_LABELS[result.result]();
+  return detail ? t("kling3.token.checked", "{result}: {detail}", { result: label, detail }) : label;
 }
 
 /** "Unauthorized (HTTP 401): ... (401)" -> the code once: a "(...)" that only repeats a code is dropped. */

@@ -36,6 +36,8 @@ const STYLE = `
 .rk3-progress { height: 3px; border-radius: 2px; background: var(--border-color, #444); overflow: hidden; }
 .rk3-progress > div { height: 100%; background: #4f9cff; transition: width .25s linear; }
 @keyframes rk3-pulse { 50% { opacity: .35; } }
+.rk3-preview-toggle { align-self: flex-start; font: inherit; color: var(--descrip-text, #999); background: none;
+  border: none; padding: 0; cursor: pointer; } .rk3-preview-toggle:hover { color: var(--fg-color, #ddd); }
 `;
 
 let styleAdded = false;
@@ -156,7 +158,10 @@ export class Kling3Panel {
       const live = liveStatus(this.status.payload, this.status.receivedAt, now, { frozen: this.status.frozen });
       status = { phase: live.phase, text: live.text, fraction: live.fraction };
     }
-    return { cost, typical, timeline, complete: chain.complete, status };
+    // a collapsed video preview (RunComfy.Kling3.NodePreview): the toggle that shows it
+    const preview = node.runcomfyKling3Preview;
+    const toggle = preview?.available && preview.mode === "collapsed" ? { expanded: Boolean(preview.expanded) } : null;
+    return { cost, typical, timeline, complete: chain.complete, status, toggle };
   }
 
   refresh(now = Date.now()) {
@@ -167,12 +172,13 @@ export class Kling3Panel {
     this.render(model);
   }
 
-  render({ cost, typical, timeline, complete, status }) {
+  render({ cost, typical, timeline, complete, status, toggle }) {
     const parts = [];
     const costRow = el("div", "rk3-row");
     if (cost) {
       costRow.append(el("span", "", cost.text));
-      costRow.title = `${cost.text} (${cost.detail}). An estimate: RunComfy bills the actual run.`;
+      costRow.title = t("kling3.panel.costTitle", "{text} ({detail}). An estimate: RunComfy bills the actual run.",
+        { text: cost.text, detail: cost.detail });
     } else {
       costRow.append(el("span", "rk3-muted", t("kling3.panel.costUnknown",
         "Cost estimate: set duration and sound on this node")));
@@ -182,6 +188,7 @@ export class Kling3Panel {
     if (cost) parts.push(Object.assign(el("div", "rk3-row rk3-muted", cost.detail), { title: costRow.title }));
     if (timeline) parts.push(...this.renderTimeline(timeline, complete));
     if (status) parts.push(...this.renderStatus(status));
+    if (toggle) parts.push(this.renderToggle(toggle.expanded));
     this.inner.replaceChildren(...parts);
     this.resize(parts.length);
   }
@@ -195,27 +202,34 @@ export class Kling3Panel {
       div.style.left = `${block.startFraction * 100}%`;
       div.style.width = `${block.widthFraction * 100}%`;
       div.style.backgroundColor = BLOCK_COLORS[i % BLOCK_COLORS.length];
-      div.title = `Shot ${block.index} (${block.duration ?? "?"} s): ${block.prompt ?? "(prompt from a link)"}`;
+      div.title = t("kling3.panel.shotTitle", "Shot {index} ({seconds} s): {prompt}", {
+        index: block.index, seconds: block.duration ?? "?",
+        prompt: block.prompt ?? t("kling3.panel.promptFromLink", "(prompt from a link)"),
+      });
       bar.append(div);
     });
     if (timeline.status === "mismatch" && timeline.total < timeline.target) {
       const gap = el("div", "rk3-gap");
       gap.style.left = `${(timeline.total / timeline.scale) * 100}%`;
       gap.style.width = `${((timeline.target - timeline.total) / timeline.scale) * 100}%`;
-      gap.title = `${timeline.target - timeline.total} s not covered by any shot`;
+      gap.title = t("kling3.panel.gap", "{seconds} s not covered by any shot",
+        { seconds: timeline.target - timeline.total });
       bar.append(gap);
     }
     if (timeline.targetFraction !== null && timeline.targetFraction < 1) {
       const marker = el("div", "rk3-marker");
       marker.style.left = `calc(${timeline.targetFraction * 100}% - 1px)`;
-      marker.title = `duration = ${timeline.target} s`;
+      marker.title = t("kling3.panel.durationMarker", "duration = {seconds} s", { seconds: timeline.target });
       bar.append(marker);
     }
     rows.push(bar);
     const count = timeline.blocks.length;
-    let caption = `Multi-shot: ${count} shot${count === 1 ? "" : "s"}, ${timeline.total} s of ${timeline.target ?? "?"} s`;
+    const values = { count, total: timeline.total, target: timeline.target ?? "?" };
+    let caption = count === 1
+      ? t("kling3.panel.captionOne", "Multi-shot: {count} shot, {total} s of {target} s", values)
+      : t("kling3.panel.caption", "Multi-shot: {count} shots, {total} s of {target} s", values);
     if (timeline.status === "ok") caption += " \u2713";
-    if (!complete) caption += " \u00b7 part of the chain cannot be read here";
+    if (!complete) caption += " \u00b7 " + t("kling3.panel.partial", "part of the chain cannot be read here");
     rows.push(el("div", "rk3-row rk3-muted", caption));
     const warnings = [timeline.warning, ...timeline.problems].filter(Boolean);
     if (warnings.length) {
@@ -224,6 +238,19 @@ export class Kling3Panel {
       rows.push(warn);
     }
     return rows;
+  }
+
+  renderToggle(expanded) {
+    const button = el("button", "rk3-preview-toggle", expanded
+      ? t("kling3.preview.hide", "\u25be Hide the video preview")
+      : t("kling3.preview.show", "\u25b8 Show the video preview"));
+    button.type = "button";
+    button.addEventListener("click", (event) => {
+      event.stopPropagation();
+      this.node.runcomfyKling3Preview?.toggle?.();
+      this.refresh();
+    });
+    return button;
   }
 
   renderStatus(status) {

@@ -53,9 +53,10 @@ export function tokenSettingElement(request, onChange = () => {}) {
     styleAdded = true;
   }
   const root = el("div", "rk3-token");
-  const status = el("div", "rk3-token-status", "Reading the token setting\u2026");
+  const status = el("div", "rk3-token-status", t("kling3.token.reading", "Reading the token setting\u2026"));
   const input = el("input", `${INPUT_CLASS} rk3-token-input`);
-  Object.assign(input, { type: "password", placeholder: "Paste a RunComfy API key", autocomplete: "off",
+  Object.assign(input, { type: "password", placeholder: t("kling3.token.placeholder", "Paste a RunComfy API key"),
+    autocomplete: "off",
     spellcheck: false, name: "runcomfy-kling3-token-entry" });
   input.setAttribute("data-lpignore", "true");     // keep password managers from offering to store it
   input.setAttribute("data-1p-ignore", "true");
@@ -92,21 +93,21 @@ export function tokenSettingElement(request, onChange = () => {}) {
     const token = input.value;
     input.value = "";  // never keep the key around in the page
     if (!token.trim()) {
-      report("Paste a key into the field first.");
+      report(t("kling3.token.empty", "Paste a key into the field first."));
       return;
     }
     show(await request(TOKEN_ROUTE, { method: "POST", body: { token } }));
-    report("Saved. Use Check to test it against the API.");
+    report(t("kling3.token.saved", "Saved. Use Check to test it against the API."));
     onChange();
   }));
   check.addEventListener("click", () => busy(async () => {
-    report("Checking\u2026");
+    report(t("kling3.token.checking", "Checking\u2026"));
     const answer = await request(CHECK_ROUTE, { method: "POST", body: {} });
     report(tokenCheckText(answer), answer?.result ?? "");
   }));
   remove.addEventListener("click", () => busy(async () => {
     show(await request(TOKEN_ROUTE, { method: "DELETE", body: {} }));
-    report("The saved key was removed.");
+    report(t("kling3.token.removed", "The saved key was removed."));
     onChange();
   }));
   input.addEventListener("keydown", (event) => {
@@ -115,7 +116,8 @@ export function tokenSettingElement(request, onChange = () => {}) {
   });
 
   request(TOKEN_ROUTE).then(show, (error) => {
-    status.textContent = `The pack's server routes did not answer (${error?.message || error}).`;
+    status.textContent = t("kling3.token.routesDown", "The pack's server routes did not answer ({message}).",
+      { message: error?.message || error });
   });
   return root;
 }

@@ -29,6 +29,16 @@ const TEMPLATES = {
     description: t("kling3.templates.onward.description",
       "Generate a vertical clip, then pass its frames, audio and frame rate on to other nodes."),
   }),
+  kling3_prompt_list_batch: () => ({
+    title: t("kling3.templates.batch.title", "Kling 3.0 \u00b7 One video per prompt line"),
+    description: t("kling3.templates.batch.description",
+      "Write several prompts, one per line: each line becomes its own video, saved one after another."),
+  }),
+  kling3_story_select_shot: () => ({
+    title: t("kling3.templates.selectShot.title", "Kling 3.0 \u00b7 Story, then one shot on its own"),
+    description: t("kling3.templates.selectShot.description",
+      "A three shot harbour story in one video, plus the second shot cut out and saved by itself."),
+  }),
   kling3_offline_sandbox_walkthrough: () => ({
     title: t("kling3.templates.offline.title", "Kling 3.0 \u00b7 Try it offline (sandbox)"),
     description: t("kling3.templates.offline.description",

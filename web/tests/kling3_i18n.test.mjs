@@ -92,3 +92,23 @@ test("a failing /i18n leaves English and still follows the locale", async () => 
   }
   assert.equal(t("kling3.cost.estimate", "Estimated {usd}", { usd: "$3" }), "Estimated $3");
 });
+
+test("the pack's own locales drive the extension's texts (statusText, costEstimate)", async () => {
+  const { readFile } = await import("node:fs/promises");
+  const { costEstimate, statusText } = await import("../js/kling3_logic.js");
+  const data = {};
+  for (const lang of ["en", "ko", "zh", "ja"]) {
+    data[lang] = JSON.parse(await readFile(new URL(`../../locales/${lang}/main.json`, import.meta.url), "utf8"));
+  }
+  let locale = "ko";
+  setTranslations(data, () => locale);
+  assert.equal(statusText("generating", {}), "생성 중");
+  assert.match(costEstimate(5, true).text, /^예상 비용 \u2248 \$0\.84$/);
+  locale = "ja";
+  assert.match(costEstimate(5, false).detail, /サウンドなし/);
+  locale = "zh";
+  assert.equal(statusText("done", { elapsed_s: 62 }), "用时 1:02 完成");
+  locale = "en";
+  assert.equal(costEstimate(5, true).text, "Estimated cost \u2248 $0.84");
+  setTranslations({}, () => "en");
+});

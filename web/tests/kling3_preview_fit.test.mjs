@@ -1,4 +1,5 @@
-// Room for the video preview on the text-to-video node, against a litegraph-shaped node whose
+// The video preview on the text-to-video node (shown, collapsed or off; compact), against a
+// litegraph-shaped node whose
 // arrange() lays widgets out the way ComfyUI's frontend (1.43) does: fixed widgets take their
 // height, the growable ones (DOM widgets: prompt boxes, the panel, the preview) share what is
 // left (each at least its minimum, the rest in equal parts up to each one's maximum), and the
@@ -7,7 +8,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 
 import {
-  attachPreviewFit, KEEP_WIDGET_HEIGHT_PX, previewGrowth, VIDEO_PREVIEW_WIDGET, videoHeightAt,
+  attachPreviewFit, feedsPreviewingNode, GROWN_PROPERTY, MAX_PREVIEW_HEIGHT_PX, previewHeight, previewShown,
+  VIDEO_PREVIEW_WIDGET,
 } from "../js/kling3_preview_fit.js";
 
 const SLOTS_HEIGHT = 146;        // title-less body above the first widget (7 output slots)
@@ -64,7 +66,7 @@ function domWidget(name, min, max) {
 
 function makeNode({ id = 1, width = 420, height = 760 } = {}) {
   const node = {
-    id, size: [width, height], flags: {}, redraws: [],
+    id, size: [width, height], flags: {}, redraws: [], properties: {}, outputs: [{ name: "video", type: "VIDEO", links: [] }],
     widgets: [domWidget("prompt", 50), domWidget("negative_prompt", 50),
       ...Array.from({ length: FIXED_WIDGETS }, (_, k) => ({ name: `w${k}` })),
       domWidget("runcomfy_kling3_panel", 68, 68)],
@@ -85,6 +87,8 @@ function showVideo(node, videoWidth, videoHeight) {
     widget = { name: VIDEO_PREVIEW_WIDGET, computeLayoutSize: () => layout };
     node.widgets.push(widget);
   }
+  video.pause = () => { video.paused = true; };
+  video.src = `clip-${videoWidth}x${videoHeight}.mp4`;
   widget.element = { querySelector: (selector) => (selector === "video" ? video : null) };
   return widget;
 }
@@ -104,187 +108,178 @@ function previewFits(node) {
   return preview.y + preview.computedHeight <= node.size[1] + 1e-9;
 }
 
-// --- the arithmetic --------------------------------------------------------------------------
+// --- the rules ---------------------------------------------------------------------------------
 
-test("the preview gets what it needs from spare height above the kept height, the node the rest", () => {
-  const prompts = [{ height: 148, min: 50 }, { height: 148, min: 50 }, { height: 68, min: 68 }];
-  assert.equal(previewGrowth(236.25, 0, prompts), 237, "prompt boxes under the kept height give nothing");
-  const tall = [{ height: 268, min: 50 }, { height: 268, min: 50 }];
-  assert.equal(previewGrowth(460, 0, tall), 460 - 2 * (268 - KEEP_WIDGET_HEIGHT_PX));
-  assert.equal(previewGrowth(200, 0, [{ height: 500, min: 50 }]), 0, "enough spare: no growth");
-  assert.equal(previewGrowth(236, 236, prompts), 0, "same height as before: no growth");
-  assert.equal(previewGrowth(236, 460, prompts), 0, "a shorter video never shrinks the node");
+test("a preview is the node's width at the video's aspect ratio, within 64..360 px", () => {
+  assert.equal(previewHeight(420, 1280, 720), 236);
+  assert.equal(previewHeight(420, 720, 1280), MAX_PREVIEW_HEIGHT_PX);   // vertical: capped, not 747
+  assert.equal(previewHeight(420, 4000, 100), 64);
+  assert.equal(previewHeight(0, 1280, 720), null);
+  assert.equal(previewHeight(420, 0, 720), null);
 });
 
-test("a video's height at the node's width follows its aspect ratio, never under 64 px", () => {
-  assert.equal(videoHeightAt(420, 480, 270), 236.25);
-  assert.equal(Math.round(videoHeightAt(420, 270, 480)), 747);
-  assert.equal(videoHeightAt(420, 4000, 100), 64);
-  assert.equal(videoHeightAt(420, 0, 270), null);
-  assert.equal(videoHeightAt(undefined, 480, 270), null);
+test("the setting decides whether the preview shows", () => {
+  assert.equal(previewShown("auto", false), true);
+  assert.equal(previewShown("auto", true), false);
+  assert.equal(previewShown("always", true), true);
+  assert.equal(previewShown("never", false), false);
+  assert.equal(previewShown("collapsed", false, false), false);
+  assert.equal(previewShown("collapsed", true, true), true);
+  assert.equal(previewShown("something else", true), false);   // unknown values act as auto
 });
 
-// --- on a node -------------------------------------------------------------------------------
+function graphWith(node, targets) {
+  const links = {};
+  const nodes = new Map([[node.id, node]]);
+  let next = 1;
+  const connect = (from, to) => {
+    const id = next++;
+    links[id] = { origin_id: from.id, target_id: to.id };
+    (from.outputs[0].links ??= []).push(id);
+  };
+  for (const t of targets) nodes.set(t.id, t);
+  const graph = { links, getLink: (id) => links[id], getNodeById: (id) => nodes.get(id) ?? null };
+  for (const n of nodes.values()) n.graph = graph;
+  return { graph, connect };
+}
 
-test("without the fit, the layout squeezes the prompt boxes (the behaviour being fixed)", () => {
+test("the video output feeds a previewing node directly or through a Reroute, not other nodes", () => {
   const node = makeNode();
-  node.arrange();
-  near(heights(node).prompt, 141);
-  showVideo(node, 480, 270);
-  node.arrange();
-  near(heights(node).prompt, 50);
-  assert.ok(node.size[1] < 760 + 236, "grew only to the minimums");
+  const save = { id: 2, type: "SaveVideo", outputs: [] };
+  const reroute = { id: 3, type: "Reroute", outputs: [{ links: [] }] };
+  const other = { id: 4, type: "GetVideoComponents", outputs: [] };
+  const { connect } = graphWith(node, [save, reroute, other]);
+  assert.equal(feedsPreviewingNode(node), false);
+  connect(node, other);
+  assert.equal(feedsPreviewingNode(node), false);
+  connect(node, reroute);
+  assert.equal(feedsPreviewingNode(node), false);
+  connect(reroute, save);
+  assert.equal(feedsPreviewingNode(node), true);
+  // a custom node that shows the video in its own preview widget counts too
+  const custom = makeNode();
+  const viewer = { id: 5, type: "SomePackVideoViewer", widgets: [{ name: VIDEO_PREVIEW_WIDGET }], outputs: [] };
+  graphWith(custom, [viewer]).connect(custom, viewer);
+  assert.equal(feedsPreviewingNode(custom), true);
 });
 
-test("after a run the node grows to show the whole preview; prompt boxes and panel keep their size", () => {
-  const node = makeNode();
-  attachPreviewFit(node);
-  node.arrange();
-  const before = heights(node);
-  showVideo(node, 480, 270);
-  node.arrange();
-  const after = heights(node);
-  assert.equal(after[VIDEO_PREVIEW_WIDGET], 236.25);
-  near(after.prompt, before.prompt);
-  near(after.negative_prompt, before.negative_prompt);
-  assert.equal(after.runcomfy_kling3_panel, 68);
-  assert.ok(previewFits(node), "the preview ends inside the node");
-  assert.equal(Math.round(node.size[1]), 997);
-  assert.ok(node.redraws.some(([foreground]) => foreground), "the node is redrawn at its new size");
-});
+// --- on the node ---------------------------------------------------------------------------------
 
-test("the preview is held to the video's height at the node's width: no black bars", () => {
-  const node = makeNode({ height: 1400 });
-  attachPreviewFit(node);
+function fittedNode(mode, options) {
+  const node = makeNode(options);
+  const setting = { mode };
+  attachPreviewFit(node, () => setting.mode);
   node.arrange();
-  showVideo(node, 480, 270);
-  node.arrange();
-  assert.equal(heights(node)[VIDEO_PREVIEW_WIDGET], 236.25);
-  node.setSize([600, node.size[1]]);   // made wider by hand: the video may grow with it
-  node.arrange();
-  assert.equal(heights(node)[VIDEO_PREVIEW_WIDGET], 337.5);
-});
+  return { node, setting, before: { size: node.size[1], heights: heights(node) } };
+}
 
-test("a new run with another aspect ratio resizes the preview; a shorter one never shrinks the node", () => {
-  const node = makeNode();
-  attachPreviewFit(node);
+test("without a previewing node the preview shows below the widgets; nothing above it moves", () => {
+  const { node, before } = fittedNode("auto");
+  const tops = node.widgets.map((w) => w.y);
+  showVideo(node, 1280, 720);
   node.arrange();
-  showVideo(node, 480, 270);
   node.arrange();
-  const kept = heights(node).prompt;
-  near(kept, 141);
-  showVideo(node, 270, 480);   // 9:16 into the preview that was made for 16:9
-  node.arrange();
-  assert.equal(Math.round(heights(node)[VIDEO_PREVIEW_WIDGET]), 747);
-  near(heights(node).prompt, kept);
+  const preview = node.widgets.at(-1);
+  assert.equal(preview.hidden, false);
+  assert.equal(preview.computedHeight, 236);
+  assert.equal(node.size[1], before.size + 236);
+  assert.deepEqual(node.widgets.slice(0, -1).map((w) => w.y), tops);
+  assert.deepEqual({ ...heights(node), [VIDEO_PREVIEW_WIDGET]: undefined }, { ...before.heights, [VIDEO_PREVIEW_WIDGET]: undefined });
   assert.ok(previewFits(node));
-  const tall = node.size[1];
-  showVideo(node, 480, 270);
-  node.arrange();
-  assert.equal(node.size[1], tall);
-  assert.equal(heights(node)[VIDEO_PREVIEW_WIDGET], 236.25);
-  assert.ok(heights(node).prompt > kept, "the freed height goes to the prompt boxes");
-  const settled = node.size[1];
-  showVideo(node, 480, 270);   // same shape again
-  node.arrange();
-  assert.equal(node.size[1], settled);
+  assert.equal(node.properties[GROWN_PROPERTY], 236);
 });
 
-test("a saved node that already has room does not grow by the preview again after reloading", () => {
-  const first = makeNode();
-  attachPreviewFit(first);
-  first.arrange();
-  showVideo(first, 480, 270);
-  first.arrange();
-  let saved = first.size[1];
-  const growths = [];
-  for (let cycle = 0; cycle < 3; cycle++) {
-    const reloaded = makeNode({ height: saved });   // outputs are not saved: no preview
-    attachPreviewFit(reloaded);
-    reloaded.arrange();
-    showVideo(reloaded, 480, 270);
-    reloaded.arrange();
-    assert.ok(previewFits(reloaded));
-    near(heights(reloaded).prompt, KEEP_WIDGET_HEIGHT_PX, "taller boxes give their spare height first");
-    growths.push(reloaded.size[1] - saved);
-    saved = reloaded.size[1];
-  }
-  // Boxes under the kept height grew to it once (141 -> 150 px each), then nothing moves.
-  assert.deepEqual(growths.map(Math.round), [2 * (KEEP_WIDGET_HEIGHT_PX - 141), 0, 0]);
-});
-
-test("several nodes fit their own previews independently", () => {
-  const wide = makeNode({ id: 1 });
-  const tall = makeNode({ id: 2, width: 380, height: 584 });
-  const square = makeNode({ id: 3, width: 460, height: 1000 });
-  for (const node of [wide, tall, square]) {
-    attachPreviewFit(node);
-    node.arrange();
-  }
-  showVideo(wide, 480, 270);
-  showVideo(tall, 270, 480);
-  showVideo(square, 360, 360);
-  for (const node of [wide, tall, square]) node.arrange();
-  assert.deepEqual([wide, tall, square].map((n) => Math.round(heights(n)[VIDEO_PREVIEW_WIDGET])), [236, 676, 460]);
-  for (const node of [wide, tall, square]) assert.ok(previewFits(node), `node ${node.id}`);
-  assert.equal(Math.round(wide.size[1]), 997);
-  near(heights(square).prompt, KEEP_WIDGET_HEIGHT_PX, "taller boxes gave their spare height first");
-});
-
-test("a collapsed node is fitted when expanded; a removed preview gets room again when it returns", () => {
-  const node = makeNode();
-  attachPreviewFit(node);
+test("a vertical clip gets at most 360 px, not the ~750 px of the node's width", () => {
+  const { node, before } = fittedNode("always");
+  showVideo(node, 720, 1280);
   node.arrange();
+  assert.equal(node.widgets.at(-1).computedHeight, MAX_PREVIEW_HEIGHT_PX);
+  assert.equal(node.size[1], before.size + MAX_PREVIEW_HEIGHT_PX);
+});
+
+test("with Save Video attached (auto) the preview is off and the node does not grow", () => {
+  const { node, before } = fittedNode("auto");
+  const save = { id: 2, type: "SaveVideo", outputs: [] };
+  graphWith(node, [save]).connect(node, save);
+  showVideo(node, 1280, 720);
+  node.arrange();
+  node.arrange();
+  assert.equal(node.widgets.at(-1).hidden, true);
+  assert.equal(node.size[1], before.size);
+  const { [VIDEO_PREVIEW_WIDGET]: _hidden, ...others } = heights(node);
+  assert.deepEqual(others, before.heights);
+});
+
+test("switching the setting shows and hides the preview; the node grows and shrinks by it", () => {
+  const { node, setting, before } = fittedNode("never");
+  showVideo(node, 1280, 720);
+  node.arrange();
+  assert.equal(node.widgets.at(-1).hidden, true);
+  assert.equal(node.size[1], before.size);
+  setting.mode = "always";
+  node.arrange();
+  assert.equal(node.widgets.at(-1).hidden, false);
+  assert.equal(node.size[1], before.size + 236);
+  setting.mode = "collapsed";
+  node.arrange();
+  assert.equal(node.widgets.at(-1).hidden, true);
+  assert.equal(node.size[1], before.size);
+  assert.equal(node.runcomfyKling3Preview.available, true);
+  assert.equal(node.runcomfyKling3Preview.mode, "collapsed");
+  node.runcomfyKling3Preview.toggle();   // the panel's "Show the video preview"
+  node.arrange();
+  assert.equal(node.widgets.at(-1).hidden, false);
+  assert.equal(node.size[1], before.size + 236);
+  node.runcomfyKling3Preview.toggle();
+  node.arrange();
+  assert.equal(node.size[1], before.size);
+  assert.equal(node.properties[GROWN_PROPERTY], undefined);
+});
+
+test("a new run with another aspect ratio resizes the preview by the difference only", () => {
+  const { node, before } = fittedNode("always");
+  showVideo(node, 1280, 720);
+  node.arrange();
+  showVideo(node, 720, 720);
+  node.arrange();
+  assert.equal(node.widgets.at(-1).computedHeight, 360);
+  assert.equal(node.size[1], before.size + 360);
+  showVideo(node, 1280, 720);
+  node.arrange();
+  assert.equal(node.size[1], before.size + 236);
+});
+
+test("a node saved with the room for its preview does not grow again when it shows once more", () => {
+  const { node, before } = fittedNode("always");
+  showVideo(node, 1280, 720);
+  node.arrange();
+  const saved = { size: [...node.size], properties: { ...node.properties } };
+  const again = makeNode({ height: saved.size[1] });   // the tab opened again: a new node object
+  again.properties = saved.properties;
+  attachPreviewFit(again, () => "always");
+  showVideo(again, 1280, 720);
+  again.arrange();
+  again.arrange();
+  assert.equal(again.size[1], saved.size[1]);
+  assert.equal(again.widgets.at(-1).computedHeight, 236);
+  // reloaded without its outputs: the room goes, the node is as compact as before the run
+  const bare = makeNode({ height: saved.size[1] });
+  bare.properties = { ...saved.properties };
+  attachPreviewFit(bare, () => "always");
+  bare.arrange();
+  assert.equal(bare.size[1], before.size);
+});
+
+test("a collapsed node is left alone and a failing fit is reported once", () => {
+  const { node, before } = fittedNode("always");
   node.flags.collapsed = true;
-  showVideo(node, 480, 270);
+  showVideo(node, 1280, 720);
   node.arrange();
-  assert.equal(node.size[1], 760, "nothing happens while collapsed");
-  node.flags.collapsed = false;
-  node.arrange();
-  assert.ok(previewFits(node));
-  near(heights(node).prompt, 141);
-
-  node.widgets = node.widgets.filter((w) => w.name !== VIDEO_PREVIEW_WIDGET);
-  node.arrange();
-  assert.ok(heights(node).prompt > 150, "the prompt boxes take the room back");
-  showVideo(node, 270, 480);
-  node.arrange();
-  assert.ok(previewFits(node));
-  assert.equal(Math.round(heights(node)[VIDEO_PREVIEW_WIDGET]), 747);
-  near(heights(node).prompt, KEEP_WIDGET_HEIGHT_PX);
-});
-
-test("the fit works through onDrawForeground where arrange() does not exist, and fails quietly once", () => {
-  const node = makeNode();
-  delete node.arrange;
-  const errors = [];
-  attachPreviewFit(node, (error) => errors.push(error));
-  assert.equal(typeof node.onDrawForeground, "function");
-  layOut(node);
-  showVideo(node, 480, 270);
-  node.onDrawForeground();
-  layOut(node);
-  assert.ok(previewFits(node));
-  near(heights(node).prompt, 141);
-
+  assert.equal(node.size[1], before.size);
   const broken = makeNode();
-  attachPreviewFit(broken, (error) => errors.push(error));
-  broken.arrange();
-  const widget = showVideo(broken, 480, 270);
-  widget.element = { querySelector() { throw new Error("frontend changed"); } };
+  const errors = [];
+  attachPreviewFit(broken, () => { throw new Error("no settings"); }, (e) => errors.push(e.message));
   broken.arrange();
   broken.arrange();
-  assert.equal(errors.length, 1, "reported once, then left out");
-  assert.match(errors[0].message, /frontend changed/);
-  assert.equal(heights(broken)[VIDEO_PREVIEW_WIDGET], 236.25, "the node is still laid out");
-});
-
-test("any size change redraws the whole node, so its outline never lags behind its widgets", () => {
-  // ComfyUI's layout grows a node after drawing its outline and asks only for a background
-  // redraw: without a full one the old outline stays on screen.
-  const node = makeNode();
-  attachPreviewFit(node);
-  node.redraws = [];
-  node.setSize([420, 800]);
-  assert.deepEqual(node.redraws, [[true, true]]);
+  assert.deepEqual(errors, ["no settings"]);
 });
