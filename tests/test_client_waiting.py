@@ -36,14 +36,31 @@ def test_persistent_status_errors_end_with_the_request_id(sandbox, monkeypatch):
     assert handle.request_id in str(info.value)
 
 
-def test_failed_job_carries_reason_and_id(sandbox):
+@pytest.mark.parametrize("reason", ["content policy violation",
+                                    {"code": "policy", "message": "content policy violation"}])
+@pytest.mark.parametrize("where", ["result", "status", "both"])
+def test_failed_job_carries_reason_and_id_wherever_the_api_puts_it(sandbox, reason, where):
+    """A status answer may say only "failed": the reason is then read once from the result."""
     sandbox.settings.job_outcome = "failed"
-    sandbox.settings.failure_error = "content policy violation"
+    sandbox.settings.failure_error = reason
+    sandbox.settings.failure_error_in = where
     with make_client(sandbox) as client:
         handle = client.submit(MODEL, BODY)
         with pytest.raises(errors.JobFailedError) as info:
             handle.wait(poll_interval=0.05)
-    assert "content policy violation" in str(info.value) and handle.request_id in str(info.value)
+    text = str(info.value)
+    assert "content policy violation" in text and handle.request_id in text and "no reason" not in text
+
+
+def test_a_job_cancelled_elsewhere_gives_the_reason_from_its_result(sandbox):
+    sandbox.settings.queue_seconds = 30
+    sandbox.settings.cancel_error = "cancelled by the account owner"
+    with make_client(sandbox) as client:
+        handle = client.submit(MODEL, BODY)
+        assert handle.cancel() is True
+        with pytest.raises(errors.JobCancelledError) as info:
+            handle.wait(poll_interval=0.05)
+    assert "cancelled by the account owner" in str(info.value) and handle.request_id in str(info.value)
 
 
 @pytest.mark.parametrize("queue_s, run_s, cancelled, words", [
