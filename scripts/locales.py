@@ -8,8 +8,9 @@ settings.json merged by language on GET /i18n; its frontend translates node name
 outputs, categories and settings entries from there, and web/js/kling3_i18n.js reads the
 "kling3" texts of main.json. The English files are generated: nodeDefs.json from the node classes,
 main.json from the web extension's t("kling3...", "English") calls, settings.json from the
-settings the extension registers. ko, zh and ja are written by hand; tests/test_locales.py checks
-that they cover exactly what English has.
+settings the extension registers (a setting built by a function keeps the English entry written
+here; tests/browser/test_locales.py compares it with what the page registers). ko, zh and ja are
+written by hand; tests/test_locales.py checks that they cover exactly what English has.
 """
 from __future__ import annotations
 
@@ -19,9 +20,10 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from locale_sources import (  # noqa: E402  (the script's folder, also when loaded by path)
-    STRING, WEB_JS, category_literals, extension_texts, js_concat, js_sources, js_string, setting_ids,
-    settings_entries, strip_comments, t_calls)
+# the script's folder, also when loaded by path; tests/test_locales.py uses these through this module
+from locale_sources import (  # noqa: E402,F401
+    STRING, WEB_JS, category_literals, extension_texts, js_sources, js_string, setting_ids, settings_entries,
+    t_calls)
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCALES_DIR = ROOT / "locales"
