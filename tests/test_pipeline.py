@@ -3,6 +3,7 @@ against the sandbox: checks before paying, the phases a user sees, decode option
 kept in step, fetching by request id, and the timing records behind the time-left estimate."""
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 
@@ -155,3 +156,23 @@ def test_a_damaged_timing_record_never_blocks_a_generation(tmp_path, sandbox, va
     assert pipeline.generation_eta(3) is None
     assert generate(pipeline, sandbox).clip.frames.frame_count == FRAMES_OF_3S
     assert 0 < pipeline.generation_eta(3) < 10
+
+
+@pytest.mark.parametrize("damage", [b"[" * 100_000, b"\xff not json", b'{"request_id": 5}', "folder"])
+def test_a_damaged_cache_description_means_download_again_never_pay_again(tmp_path, sandbox, damage):
+    pipeline = make_pipeline(tmp_path, sandbox)
+    first = generate(pipeline, sandbox)
+    meta = first.video.path.with_suffix(".json")
+    meta.unlink()
+    if damage == "folder":
+        meta.mkdir()
+    else:
+        meta.write_bytes(damage)
+    downloads = len(file_calls(sandbox))
+    if damage == "folder":  # cannot be rewritten: an error naming it, and nothing paid
+        with pytest.raises(errors.StateFileError, match=re.escape(str(meta))):
+            generate(pipeline, sandbox)
+        meta.rmdir()
+    again = generate(pipeline, sandbox)
+    assert again.video.request_id == first.video.request_id and not again.video.reused
+    assert len(sandbox.submissions) == 1 and len(file_calls(sandbox)) > downloads

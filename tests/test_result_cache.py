@@ -51,9 +51,16 @@ def test_a_stored_video_is_found_with_what_the_api_said_about_it(tmp_path):
 def test_a_video_without_its_description_is_still_found(tmp_path):
     cache = ResultCache(tmp_path, max_bytes=GIB)
     put(cache, "req-1")
-    (tmp_path / "req-1.json").write_text("{not json")
+    (tmp_path / "req-1.json").unlink()  # as an older version could leave it
     found = cache.get("req-1")
     assert found.path.exists() and found.video_url is None and found.cost_usd is None
+
+
+def test_a_video_whose_description_is_damaged_is_dropped_to_be_fetched_again(tmp_path):
+    cache = ResultCache(tmp_path, max_bytes=GIB)
+    put(cache, "req-1")
+    (tmp_path / "req-1.json").write_text("{not json")
+    assert cache.get("req-1") is None and not (tmp_path / "req-1.mp4").exists()
 
 
 def test_least_recently_used_videos_go_first_when_over_the_limit(tmp_path):

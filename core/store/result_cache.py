@@ -1,26 +1,19 @@
-"""The result cache: downloaded mp4s by request id, kept under a size limit (least recently used
-goes first), so a paid video is decoded again (other frame options, a restart) without any request.
+"""The result cache: downloaded mp4s by request id under a size limit (least recently used goes
+first), so a paid video is decoded again (other frame options, a restart) without any request.
 
     <dir>/<request id>.mp4    the video, complete or absent (``download_file`` renames it in place)
-    <dir>/<request id>.json   what the API said about it (video URL, cost); written before the mp4;
-                              ``commit`` adds the mp4's size and SHA-256
+    <dir>/<request id>.json   what the API said (video URL, cost), then the mp4's size and SHA-256
     <dir>/.<request id>.mp4.pin-<pid>-<tag>   a pin: a process handed the mp4 to a node output
 
-``commit`` is called once the download checked out (``download_file``'s ``verify``); ``get``
-checks size and checksum before every reuse and drops a file that changed (truncated, flipped
-bytes), so the caller fetches it again from the result URL instead of serving it for good.
-Hashing every reuse, rather than only when size or mtime changed, is deliberate: SHA-256 reads
-about 1 GB/s (30 ms for a 15 s 1080p clip, next to seconds of decoding that reads the same
-bytes), and a check on mtime would miss an edit that keeps it (and ``get`` itself re-dates).
-
-A file's modification time is its last use: ``get`` touches it. Eviction runs after every
-``commit`` and never removes the file just committed, nor the files handed to a node output
-(``pin=True``; ComfyUI may still read them through the VIDEO output, and on most systems a
-removed file cannot be opened again) by this or any other process sharing the folder: a pin is a
-marker file whose mtime is a lease of ``PIN_LEASE_S``, refreshed at every use and released once
-the file is no longer among the process's last ``PINNED_FILES``. A time lease, not a check that the
-pinning process lives: that has no portable form (``os.kill(pid, 0)`` is POSIX-only). The limit
-comes from ``RUNCOMFY_KLING3_CACHE_MAX_GB`` (GiB, default 4; 0 keeps only the files in use).
+``commit`` follows a download that checked out; ``get`` checks size and checksum before every
+reuse and drops a changed file (or one whose description is unreadable), so the caller fetches it
+again instead of serving it for good. Hashing every reuse is deliberate: SHA-256 takes about 30 ms
+for a 15 s 1080p clip, next to seconds of decoding, and an mtime check would miss edits.
+Eviction (after every ``commit``; the last use is the file's mtime) never removes the file just
+committed, nor one handed to a node output by any process sharing the folder: a pin is a marker
+whose mtime is a lease of ``PIN_LEASE_S``, refreshed at every use (a time lease, because whether the
+pinning process lives has no portable check). The limit is ``RUNCOMFY_KLING3_CACHE_MAX_GB``
+(GiB, default 4; 0 keeps only the files in use).
 """
 from __future__ import annotations
 
@@ -37,8 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
 
+from ..errors import StateFileError
 from .files import atomic_write
 
+#: a description is a few hundred bytes
+MAX_META_BYTES = 64 * 1024
 log = logging.getLogger("runcomfy_kling3")
 
 CACHE_MAX_ENV = "RUNCOMFY_KLING3_CACHE_MAX_GB"
@@ -129,7 +125,9 @@ class ResultCache:
         try:
             size = path.stat().st_size
             recorded = meta.get("sha256")
-            if not isinstance(recorded, str):
+            if meta.get("damaged"):
+                problem = f"its description {self._meta_path(request_id)} cannot be read"
+            elif not isinstance(recorded, str):
                 # stored by an older version, which recorded no checksum: only empty is known bad
                 problem = "it is empty" if size == 0 else ""
             elif size != meta.get("size"):
@@ -151,7 +149,12 @@ class ResultCache:
         self.directory.mkdir(parents=True, exist_ok=True)
         meta = {"request_id": request_id, "video_url": video_url, "cost_usd": cost_usd,
                 "saved_at": time.time()}
-        atomic_write(self._meta_path(request_id), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        try:
+            atomic_write(self._meta_path(request_id), json.dumps(meta, ensure_ascii=False).encode("utf-8"))
+        except OSError as exc:  # a folder in its place, a full disk
+            raise StateFileError(f"The result cache cannot write {self._meta_path(request_id)} ({type(exc).__name__})",
+                                 request_id=request_id, hint="Remove that entry or free disk space, then run "
+                                 "again: the paid video is downloaded again, not paid again") from None
         return self.video_path(request_id)
 
     def commit(self, request_id: str, *, pin: bool = False) -> CachedResult:
@@ -225,11 +228,27 @@ class ResultCache:
         return found
 
     def _read_meta(self, request_id: str) -> dict:
+        """The description of a cached video; ``{"damaged": True}`` when there is one that cannot
+        be read (the video is then unverifiable: fetched again rather than trusted)."""
+        path = self._meta_path(request_id)
         try:
-            data = json.loads(self._meta_path(request_id).read_text("utf-8"))
-        except (OSError, ValueError):
+            with open(path, "rb") as handle:
+                raw = handle.read(MAX_META_BYTES + 1)
+        except FileNotFoundError:
             return {}
-        return data if isinstance(data, dict) and data.get("request_id") == request_id else {}
+        except OSError:  # a folder in its place, no permission
+            return {"damaged": True}
+        try:
+            if len(raw) > MAX_META_BYTES:
+                raise ValueError("too large")
+            data = json.loads(raw.decode("utf-8"))
+        except (ValueError, RecursionError):
+            return {"damaged": True}
+        if not isinstance(data, dict) or data.get("request_id") != request_id or not all(
+                isinstance(data.get(k), t) or data.get(k) is None
+                for k, t in (("sha256", str), ("size", int), ("video_url", str), ("cost_usd", (int, float)))):
+            return {"damaged": True}
+        return data
 
     def _sweep_leftovers(self) -> None:
         """Descriptions without a video (evicted by an older version, or a download that never
