@@ -39,6 +39,13 @@ def interrupt_exception(message: str) -> BaseException:
     return cls(message)
 
 
+def is_interrupt(exc: BaseException) -> bool:
+    """True for ComfyUI's interrupt exception (raised by its progress hook after Cancel)."""
+    mm = _module("comfy.model_management")
+    cls = getattr(mm, "InterruptProcessingException", None) if mm else None
+    return cls is not None and isinstance(exc, cls)
+
+
 class ProgressBar:
     """ComfyUI's node progress bar; a no-op outside ComfyUI."""
 

@@ -17,7 +17,7 @@ from typing import Callable, TypeVar
 from ..core.errors import RunComfyError, StoppedError
 from ..core.status import Phase, Progress
 from ..core.store.timings import PRIOR_LATE_FACTOR, TypicalTime
-from .comfy_bridge import ProgressBar, interrupt_exception, interrupt_requested
+from .comfy_bridge import ProgressBar, interrupt_exception, interrupt_requested, is_interrupt
 from .status_events import send_status
 
 log = logging.getLogger("runcomfy_kling3")
@@ -64,6 +64,8 @@ class StatusView:
         self.bar = ProgressBar(BAR_STEPS, node_id)
         self._last: tuple | None = None
         self._last_bar = -1
+        #: ComfyUI's progress hook raised its interrupt (and so cleared its Cancel flag)
+        self.interrupted = False
 
     def fraction(self, progress: Progress) -> float | None:
         """Where the whole job is, 0..1 (None before it was submitted)."""
@@ -109,8 +111,13 @@ class StatusView:
         self._last_bar = steps
         try:
             self.bar.update(steps)
-        except Exception as exc:  # ComfyUI's hook raises its interrupt here; run_job handles Cancel
-            log.debug("RunComfy: progress bar not updated: %s", exc)
+        except Exception as exc:
+            if is_interrupt(exc):
+                # ComfyUI's progress hook raises its interrupt on Cancel and clears the flag that
+                # interrupt_requested() reads: remember it, run_job stops the job
+                self.interrupted = True
+            else:
+                log.debug("RunComfy: progress bar not updated: %s", exc)
 
     def finish(self, phase: Phase, progress: Progress, message: str | None = None) -> None:
         if phase == Phase.DONE:
@@ -137,7 +144,7 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
         if done:
             break
         view.show(progress)
-        if stop_requested_at is None and interrupt_requested():
+        if stop_requested_at is None and (view.interrupted or interrupt_requested()):
             stop.set()
             stop_requested_at = time.monotonic()
         if stop_requested_at is not None and time.monotonic() - stop_requested_at > STOP_GRACE_S:

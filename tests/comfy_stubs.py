@@ -45,6 +45,9 @@ class FakeComfy:
             def update_absolute(self, value, total=None, preview=None):
                 with fake.lock:
                     fake.bar_values.append((self.node_id, value, total or self.total))
+                # as ComfyUI's progress hook does (server.py): after Cancel it raises its
+                # interrupt and clears the flag that processing_interrupted() reads
+                throw_exception_if_processing_interrupted()
         utils.ProgressBar = ProgressBar
 
         comfy = types.ModuleType("comfy")
