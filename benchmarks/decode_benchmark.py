@@ -1,7 +1,12 @@
 """How fast, and in how much memory, does a 15 s 1080p 24 fps clip become an IMAGE tensor?
 
-    python benchmarks/decode_benchmark.py            # makes the clip on first use
+    python benchmarks/decode_benchmark.py               # makes the clip on first use
     python benchmarks/decode_benchmark.py --repeat 3    # median of three rounds
+    python benchmarks/decode_benchmark.py --aspect-ratio 9:16 --light   # flat-colour clip
+
+The clip is realistic footage (see bench_support.py) unless ``--light`` is given. This measures
+the decode alone, from a file on disk; benchmarks/e2e_benchmark.py measures the whole path inside
+a real ComfyUI.
 
 Each method runs in a fresh subprocess (clean peak RSS) that imports torch first, as ComfyUI
 has, and times only the load itself. A method about to exhaust the machine's memory is stopped
@@ -18,11 +23,7 @@ has, and times only the load itself. A method about to exhaust the machine's mem
              leaner and faster than core as shipped, so ratios against it are conservative
   cv2-stack  a plain opencv loader: read, BGR->RGB, float32 / 255 into a list, then torch.stack
 
-Memory state matters on virtual machines whose free memory is handed back to the host
-(virtio-balloon free page reporting, as on the machines this was tuned on). Before every run
-the script waits until the kernel has finished returning freed memory, so each method starts
-from the same, realistic state: a ComfyUI process decoding a result minutes after its last big
-tensor was freed.
+Before every run the script waits until freed memory has settled (see bench_support.py).
 """
 from __future__ import annotations
 
@@ -36,16 +37,14 @@ import threading
 import time
 from pathlib import Path
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_CLIP = REPO_ROOT / "benchmarks" / ".cache" / "kling_1080p_15s.mp4"
+from bench_support import (GIB, MIB, REPO_ROOT, available_bytes, clip_path, ensure_clip,
+                           machine_summary, process_rss, wait_for_settled_memory)
+
 METHODS = ("floor", "floor-thp", "pack", "core", "core-tuned", "cv2-stack")
 #: glibc keeps freed 24 MiB frames in its heap and grows past them (its mmap threshold adapts
 #: upwards), so core's list costs about twice its size; this setting stops that. It only makes
 #: core leaner and faster, so a ratio against it is conservative.
 TUNED_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(1024 * 1024)}
-REPORTED_KIB = Path("/sys/module/page_reporting/parameters/reported_kib")
-GIB = 1024 ** 3
-MIB = 1024 ** 2
 
 # --- targets of the issue ----------------------------------------------------------------------
 MAX_TIME_VS_FLOOR = 1.3
@@ -53,19 +52,6 @@ MIN_SPEEDUP_VS_CORE = 3.0
 RSS_FACTOR, RSS_EXTRA = 1.1, 300 * MIB
 #: a method is stopped when its RSS comes this close to exhausting available memory
 GUARD_MARGIN = 3 * GIB // 2
-
-
-def ensure_clip(path: Path) -> Path:
-    if path.exists():
-        return path
-    sys.path.insert(0, str(REPO_ROOT))
-    from sandbox.video_maker import make_clip
-
-    print(f"making the test clip {path.name} (15 s, 1920x1080, 24 fps, H.264 + AAC) ...", flush=True)
-    shots = [("a rainy neon street at night, slow dolly forward", 5),
-             ("close-up of a cat watching the rain from a window", 5),
-             ("wide shot of mountains at dawn, mist in the valleys", 5)]
-    return make_clip(path, duration=15, aspect_ratio="16:9", sound=True, shots=shots, fps=24)
 
 
 # --- the methods (run inside the child) --------------------------------------------------------
@@ -165,28 +151,11 @@ def child(method: str, clip: str) -> None:
 
 # --- the parent ----------------------------------------------------------------------------------
 
-def wait_for_settled_memory(limit_s: float, quiet_s: float = 3.0) -> float:
-    """Wait until the kernel stops handing freed memory back to the host; returns the wait."""
-    started = time.monotonic()
-    if not REPORTED_KIB.exists():
-        time.sleep(min(limit_s, 2.0))
-        return time.monotonic() - started
-    last, last_change = REPORTED_KIB.read_text(), time.monotonic()
-    while time.monotonic() - started < limit_s:
-        time.sleep(0.25)
-        now = REPORTED_KIB.read_text()
-        if now != last:
-            last, last_change = now, time.monotonic()
-        elif time.monotonic() - last_change >= quiet_s:
-            break
-    return time.monotonic() - started
-
-
 def measure(method: str, clip: Path, settle_limit: float) -> dict:
     """Run one method in a fresh subprocess. A method that would exhaust the machine's memory
     is stopped before the kernel's OOM killer has to pick a victim (this machine may be
     shared); its result then says how far it got, and its time is a lower bound."""
-    output_bytes = 360 * 1080 * 1920 * 3 * 4
+    output_bytes = 360 * 1080 * 1920 * 3 * 4  # the 1080p clip, whatever its orientation
     waited = wait_for_settled_memory(settle_limit)
     guard = available_bytes() - GUARD_MARGIN
     env = dict(os.environ, **(TUNED_MALLOC_ENV if method == "core-tuned" else {}))
@@ -221,24 +190,12 @@ def measure(method: str, clip: Path, settle_limit: float) -> dict:
     return result
 
 
-def available_bytes() -> int:
-    sys.path.insert(0, str(REPO_ROOT))
-    from core.media.buffers import available_memory_bytes
-
-    return available_memory_bytes()
-
-
-def process_rss(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/statm") as statm:
-            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        return 0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--clip", type=Path, default=DEFAULT_CLIP)
+    parser.add_argument("--clip", type=Path, help="a clip of your own (default: the test clip)")
+    parser.add_argument("--aspect-ratio", default="16:9", choices=("16:9", "9:16", "1:1"))
+    parser.add_argument("--light", action="store_true",
+                        help="flat-colour test clip (decodes several times faster than real footage)")
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--repeat", type=int, default=1,
                         help="rounds over all methods; the table shows each method's median time")
@@ -250,7 +207,8 @@ def main() -> None:
         child(args.child, str(args.clip))
         return
 
-    clip = ensure_clip(args.clip)
+    footage = "light" if args.light else "realistic"
+    clip = args.clip or ensure_clip(clip_path(args.aspect_ratio, footage), args.aspect_ratio, footage)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     unknown = set(methods) - set(METHODS)
     if unknown:
@@ -274,15 +232,6 @@ def median_run(results: list[dict]) -> dict:
     chosen["peak_rss"] = max(r["peak_rss"] for r in results)
     chosen["stopped"] = any(r.get("stopped") for r in results)
     return chosen
-
-
-def machine_summary() -> str:
-    sys.path.insert(0, str(REPO_ROOT))
-    from core.media.buffers import available_memory_bytes, huge_pages_mode, usable_cpus
-
-    return (f"machine: {usable_cpus()} CPUs, {available_memory_bytes() / GIB:.1f} GiB available, "
-            f"transparent huge pages: {huge_pages_mode()}, free page reporting: "
-            f"{'yes' if REPORTED_KIB.exists() else 'no'}")
 
 
 def print_report(results: dict, times: dict) -> None:

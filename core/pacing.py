@@ -5,7 +5,7 @@ moment the job is expected to finish (this user's median generating time for the
 ``store.timings``), the pace goes up to one status request a second, never more, which halves
 that delay; far from it, nothing changes. Without a history the pace stays as it is.
 
-Near that moment (or at completion at the latest) the output buffer of the expected clip is
+Before that moment (or at completion at the latest) the output buffer of the expected clip is
 allocated and faulted in (``frames.reserve_frames``): on virtual machines faulting in 8 GiB
 costs about as much CPU as decoding it, and while the job generates the CPU is idle. The
 buffer is the one the frames will fill, so the peak does not grow; if the file turns out
@@ -18,7 +18,6 @@ import time
 
 from .api.handle import MIN_POLL_INTERVAL_S
 from .media.decode import StreamingDecode
-from .media.download import download_file
 from .media.frames import Reservation, reserve_frames
 from .media.growing_file import streaming_supported
 from .media.probe import VideoInfo
@@ -27,9 +26,11 @@ from .status import Phase, Progress
 
 log = logging.getLogger("runcomfy_kling3")
 
-#: from this long before the expected end of the generation on: poll every second, and get the
-#: output's memory ready (faulting 8 GiB in takes 2-4 s)
+#: from this long before the expected end of the generation on: poll every second
 NEAR_END_S = 15.0
+#: and from this long before it: get the output's memory ready (faulting 8 GiB in takes 2-4 s of
+#: CPU, many more on a machine busy with other work; a job runs for minutes)
+RESERVE_BEFORE_END_S = 45.0
 
 
 class Pacer:
@@ -42,14 +43,15 @@ class Pacer:
         self.reservation: Reservation | None = None
         self._reserved = False
 
-    def near_end(self) -> bool:
+    def near_end(self, within: float = NEAR_END_S) -> bool:
         since = self.progress.generating_since
-        return bool(self.eta_s and since and time.monotonic() >= since + self.eta_s - NEAR_END_S)
+        return bool(self.eta_s and since and time.monotonic() >= since + self.eta_s - within)
 
     def interval(self, _status=None) -> float:
         """Seconds until the next status request (``RequestHandle.wait``'s ``next_interval``)."""
-        if self.near_end():
+        if self.near_end(RESERVE_BEFORE_END_S):
             self.reserve()
+        if self.near_end():
             return min(self.poll_interval, MIN_POLL_INTERVAL_S)
         return self.poll_interval
 
@@ -74,8 +76,8 @@ class Pacer:
 
 def streaming_decode(selection: FrameSelection, progress: Progress) -> StreamingDecode | None:
     """Decoding while downloading, where the platform allows it (see media/growing_file.py)."""
-    if not streaming_supported() or "on_part" not in __import__("inspect").signature(download_file).parameters:
-        return None  # TEMPORARY until download_file has its on_part hook
+    if not streaming_supported():
+        return None
 
     def decoding(done: int, total: int) -> None:
         if progress.phase == Phase.DECODING:  # the download's percentage shows until it ends

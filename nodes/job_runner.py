@@ -127,9 +127,30 @@ class StatusView:
                     progress=1.0 if phase == Phase.DONE else None)
 
 
+class _CancelEpochs:
+    """ComfyUI runs one prompt at a time, but a list runs one job per item at once, and ComfyUI's
+    Cancel flag is cleared by the first check that sees it (its progress hook clears it too). So
+    the first job to see Cancel bumps the epoch, and every job that started before stops too."""
+
+    def __init__(self):
+        self.epoch = 0
+        self._lock = threading.Lock()
+
+    def note(self) -> None:
+        with self._lock:
+            self.epoch += 1
+
+    def seen_since(self, epoch: int) -> bool:
+        return self.epoch != epoch
+
+
+_cancels = _CancelEpochs()
+
+
 async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, view: StatusView) -> T:
     """Run ``work(should_stop)`` in a thread; raise ComfyUI's interrupt on Cancel (within ~1 s)."""
     stop = threading.Event()
+    epoch = _cancels.epoch
     future = asyncio.ensure_future(asyncio.to_thread(work, stop.is_set))
     stop_requested_at: float | None = None
     while True:
@@ -144,7 +165,9 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
         if done:
             break
         view.show(progress)
-        if stop_requested_at is None and (view.interrupted or interrupt_requested()):
+        if stop_requested_at is None and (view.interrupted or interrupt_requested() or _cancels.seen_since(epoch)):
+            _cancels.note()  # ComfyUI's flag is read (and cleared) once: the batch's other jobs stop too
+            log.info("RunComfy: Cancel seen (%s); stopping the job", "progress hook" if view.interrupted else "flag or batch")
             stop.set()
             stop_requested_at = time.monotonic()
         if stop_requested_at is not None and time.monotonic() - stop_requested_at > STOP_GRACE_S:

@@ -14,6 +14,7 @@ from pack_loader import load_pack, pack_module
 
 pack = load_pack()
 errors = pack_module("core.errors")
+job_runner = pack_module("nodes.job_runner")
 t2v_module = pack_module("nodes.text_to_video_node")
 Prompt = pack.NODE_CLASS_MAPPINGS["RunComfyKling3Prompt"]
 Segment = pack.NODE_CLASS_MAPPINGS["RunComfyKling3MultiPromptSegment"]
@@ -231,7 +232,7 @@ def test_status_text_and_progress_name_the_request(comfy, sandbox):
     texts = [text for node, text in comfy.progress_texts if node == "42"]
     assert any("Queued" in t for t in texts) and any(request_id[:8] in t for t in texts)
     assert any(t.startswith("Done") or "Done" in t for t in texts)
-    assert comfy.bar_values and comfy.bar_values[-1][1:] == (100, 100)
+    assert comfy.bar_values and comfy.bar_values[-1][1:] == (job_runner.BAR_STEPS, job_runner.BAR_STEPS)
 
 
 # --- cancel and concurrency --------------------------------------------------------------------

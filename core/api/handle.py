@@ -219,6 +219,8 @@ class RequestHandle:
                 next_poll = time.monotonic() + pace
                 try:
                     status = self.status()
+                    # counted from the answer too, so even a slow answer never brings two closer
+                    next_poll = max(next_poll, time.monotonic() + pace)
                     result = self.result() if isinstance(status, Completed) else None
                     failed_polls = 0
                 except (ServerError, ProtocolError, RateLimitedError, ApiUnreachableError) as exc:

@@ -86,7 +86,8 @@ def download_file(url: str, dest: str | Path, *, max_bytes: int = DEFAULT_MAX_BY
                   progress: Callable[[int, int | None], None] | None = None,
                   timeout: float = 30.0, max_attempts: int = 5, request_id: str | None = None,
                   session: requests.Session | None = None, backoff_s: float = 0.5,
-                  verify: Callable[[Path], object] | None = None, api_base: str | None = None) -> Path:
+                  verify: Callable[[Path], object] | None = None, api_base: str | None = None,
+                  on_part: Callable[[Path], None] | None = None) -> Path:
     """Download ``url`` to ``dest`` and return ``dest`` as a Path.
     ``url`` and each redirect must pass ``ResultUrlPolicy(api_base)``, else ``UnsafeResultUrlError``.
 
@@ -94,6 +95,7 @@ def download_file(url: str, dest: str | Path, *, max_bytes: int = DEFAULT_MAX_BY
     ``progress(bytes_done, total_or_None)`` is called after every chunk. Raises
     ``ResultExpiredError`` (403/404/410), ``FileTooLargeError`` (over ``max_bytes``),
     ``StoppedError`` (a stop was requested, see ``core.stopping``) or ``DownloadError``.
+    ``on_part(part_path)``: where the bytes land, to read them as they arrive (growing_file.py).
     ``verify(path)`` checks the file before it becomes ``dest`` (``DecodeError``: e.g. a body cut
     short without saying so); a bad file is downloaded again, up to ``VERIFY_ATTEMPTS`` times.
     """
@@ -103,6 +105,8 @@ def download_file(url: str, dest: str | Path, *, max_bytes: int = DEFAULT_MAX_BY
     dest.parent.mkdir(parents=True, exist_ok=True)
     part_path = dest.with_name(f".{dest.name}.{uuid.uuid4().hex[:8]}.part")
     transfer = _Transfer(url, part_path, max_bytes, progress, timeout, request_id, policy)
+    if on_part is not None:
+        on_part(part_path)
     own_session = session is None
     session = file_session(max_attempts) if own_session else session
     try:
@@ -219,6 +223,7 @@ def _attempt(session, transfer: _Transfer, sink) -> bool:
                                                     f"{exc.strerror or exc}") from None
             transfer.have += len(chunk)
             if transfer.progress is not None:
+                sink.flush()  # a reader of the part file (on_part) may use what is reported
                 transfer.progress(transfer.have, transfer.total)
     if transfer.total is None:
         return True  # no length announced: a clean end of the body is all we can check

@@ -1,0 +1,278 @@
+"""Decoding while downloading: the same frames and sound as decoding the finished file, through
+a resumed transfer, a transfer that starts over, and a file whose index comes last; the pace of
+status requests near the expected end; the output buffer reserved before the file exists."""
+from __future__ import annotations
+
+import io
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from pack_loader import pack_module
+
+download = pack_module("core.media.download")
+decode = pack_module("core.media.decode")
+growing = pack_module("core.media.growing_file")
+frames_mod = pack_module("core.media.frames")
+pacing = pack_module("core.pacing")
+status_mod = pack_module("core.status")
+errors = pack_module("core.errors")
+video_maker = pack_module("sandbox.video_maker")
+FrameSelection = frames_mod.FrameSelection
+
+pytestmark = pytest.mark.skipif(not growing.streaming_supported(),
+                                reason="not on this platform: decoding while downloading is POSIX-only")
+
+
+def finished_job(sandbox, **settings) -> str:
+    """The file URL of a finished sandbox job (a small light clip with sound)."""
+    import requests
+
+    for name, value in settings.items():
+        setattr(sandbox.settings, name, value)
+    sandbox.settings.queue_seconds = sandbox.settings.run_seconds = 0.0
+    headers = {"Authorization": "Bearer sandbox-token"}
+    answer = requests.post(f"{sandbox.api_base}/v1/models/kling/kling-3.0/pro/text-to-video", headers=headers,
+                           json={"prompt": "streaming", "duration": 3, "aspect_ratio": "16:9", "sound": True},
+                           timeout=30).json()
+    body = requests.get(f"{sandbox.api_base}/v1/requests/{answer['request_id']}/result", headers=headers,
+                        timeout=30).json()
+    assert body["status"] == "completed", body
+    return body["output"]["video"]
+
+
+def stream_download(url: str, dest, selection=FrameSelection(), **options):
+    """Download ``url`` while decoding it; returns (clip, stream, frames decoded when the
+    download finished)."""
+    stream = decode.StreamingDecode(selection, progress=lambda done, total: None)
+    decoded = []
+    stream.progress = lambda done, total: decoded.append(done)
+    try:
+        path = download.download_file(url, dest, progress=stream.hook(lambda have, total: None),
+                                      on_part=stream.on_part, **options)
+    except BaseException as exc:
+        stream.abandon(exc)
+        raise
+    at_end = len(decoded)
+    stream.downloaded(path)
+    return stream.result(path), stream, at_end
+
+
+def assert_same_clip(a, b):
+    assert a.frames.frames.shape == b.frames.frames.shape
+    assert np.array_equal(a.frames.frames, b.frames.frames)
+    assert np.array_equal(a.audio.samples, b.audio.samples) and a.audio.sample_rate == b.audio.sample_rate
+
+
+class HeldBackOrigin:
+    """A file host on 127.0.0.1 that holds the last part of the file back until ``until()`` is
+    true (or a minute passed, so a broken decoder cannot hang the test); ``cut_at``: the first
+    transfer breaks off there (the client resumes with Range)."""
+
+    def __init__(self, data: bytes, *, hold_at: float = 0.7, cut_at: float | None = None):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.until = lambda: False
+        self.released_by_timeout = False
+        self.ranges: list[str | None] = []
+        origin, hold, cut = self, int(len(data) * hold_at), None if cut_at is None else int(len(data) * cut_at)
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                asked = self.headers.get("Range")
+                origin.ranges.append(asked)
+                start = int(asked.split("=")[1].split("-")[0]) if asked else 0
+                self.send_response(206 if asked else 200)
+                if asked:
+                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+                self.send_header("Content-Type", "video/mp4")
+                self.send_header("Content-Length", str(len(data) - start))
+                self.send_header("ETag", '"held-1"')
+                self.end_headers()
+                if cut is not None and len(origin.ranges) == 1:
+                    self.wfile.write(data[:cut])
+                    self.close_connection = True
+                    return
+                self.wfile.write(data[start:max(start, hold)])
+                self.wfile.flush()
+                deadline = time.monotonic() + 60
+                while not origin.until() and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                origin.released_by_timeout = not origin.until()
+                self.wfile.write(data[max(start, hold):])
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/video.mp4"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.until = lambda: True
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def held_back_download(tmp_path, selection=FrameSelection(), *, faststart=True, **origin_options):
+    """Make a clip, serve it held back until the decoder has made a frame (or, for a file whose
+    index comes last, has decided to wait for the whole file), download it while decoding."""
+    source = video_maker.make_clip(tmp_path / "src.mp4", duration=3, resolution_scale=0.25, sound=True,
+                                   faststart=faststart)
+    origin = HeldBackOrigin(source.read_bytes(), **origin_options)
+    stream = decode.StreamingDecode(selection)
+    decoded = []
+    stream.progress = lambda done, total: decoded.append(done)
+    origin.until = lambda: bool(decoded) or stream.mode.startswith("after the download (the mp4")
+    try:
+        path = download.download_file(origin.url, tmp_path / "video.mp4", on_part=stream.on_part,
+                                      progress=stream.hook(lambda have, total: None), backoff_s=0.01)
+        stream.downloaded(path)
+        clip = stream.result(path)
+    finally:
+        origin.close()
+    assert not origin.released_by_timeout  # the decoder got that far before the last bytes came
+    return clip, stream, origin, path
+
+
+def test_frames_decoded_while_downloading_equal_those_of_the_finished_file(tmp_path):
+    clip, stream, _, path = held_back_download(tmp_path)
+    assert stream.mode == "while downloading"
+    assert_same_clip(clip, decode.decode_clip(path, FrameSelection()))
+
+
+def test_selection_applies_while_downloading(tmp_path):
+    selection = FrameSelection(skip_first_frames=5, select_every_nth=3, frame_load_cap=7, custom_width=64)
+    clip, stream, _, path = held_back_download(tmp_path, selection)
+    assert stream.mode == "while downloading" and clip.frames.frame_count == 7
+    assert_same_clip(clip, decode.decode_clip(path, selection))
+
+
+def test_a_resumed_transfer_still_decodes_while_downloading(tmp_path):
+    clip, stream, origin, path = held_back_download(tmp_path, cut_at=0.4)
+    assert origin.ranges[0] is None and origin.ranges[1].startswith("bytes=")  # broken, then resumed
+    assert stream.mode == "while downloading"
+    assert_same_clip(clip, decode.decode_clip(path, FrameSelection()))
+
+
+def test_a_file_whose_index_comes_last_is_decoded_after_the_download(tmp_path):
+    clip, stream, _, path = held_back_download(tmp_path, faststart=False)
+    assert stream.mode == "after the download (the mp4 index comes last)"
+    assert_same_clip(clip, decode.decode_clip(path, FrameSelection()))
+
+
+def test_the_sandbox_file_host_decodes_the_same_with_its_index_last(sandbox, tmp_path):
+    url = finished_job(sandbox, resolution_scale=0.125, moov_position="last")
+    clip, stream, _ = stream_download(url, tmp_path / "video.mp4")
+    assert stream.mode.startswith("after the download")
+    assert_same_clip(clip, decode.decode_clip(tmp_path / "video.mp4", FrameSelection()))
+
+
+def test_a_failed_download_ends_the_decoder_with_the_download_error(sandbox, tmp_path):
+    url = finished_job(sandbox, resolution_scale=0.125)
+    sandbox.faults.add("file", "truncate", count=None, fraction=0.0)
+    with pytest.raises(errors.DownloadError):
+        stream_download(url, tmp_path / "video.mp4", backoff_s=0.01, max_attempts=2)
+
+
+def test_a_transfer_that_starts_over_falls_back_to_the_finished_file(tmp_path):
+    source = video_maker.make_clip(tmp_path / "src.mp4", duration=2, resolution_scale=0.125, sound=True)
+    data = source.read_bytes()
+    part, final = tmp_path / ".video.part", tmp_path / "video.mp4"
+    stream = decode.StreamingDecode(FrameSelection())
+    with open(part, "wb") as sink:
+        stream.on_part(part)
+        sink.write(data[: len(data) // 2])
+        sink.flush()
+        stream.on_progress(len(data) // 2, len(data))
+        sink.seek(0)
+        sink.truncate()  # the server's file changed: everything again from byte 0
+        stream.on_progress(0, len(data))
+        sink.write(data)
+        sink.flush()
+        stream.on_progress(len(data), len(data))
+    part.rename(final)
+    stream.downloaded(final)
+    clip = stream.result(final)
+    assert stream.mode == "after the download (the transfer started over)"
+    assert_same_clip(clip, decode.decode_clip(final, FrameSelection()))
+
+
+def test_the_reader_waits_for_bytes_instead_of_ending_early(tmp_path):
+    part = tmp_path / "growing.bin"
+    part.write_bytes(b"")
+    feed = growing.DownloadFeed()
+    feed.attach(part)
+    reader = growing.GrowingFile(feed)
+    got = []
+    thread = threading.Thread(target=lambda: got.append(reader.read(10)))
+    thread.start()
+    with open(part, "ab") as sink:
+        sink.write(b"0123456789")
+    feed.advance(10, 20)
+    thread.join()
+    assert got == [b"0123456789"]
+    assert reader.seek(0, io.SEEK_END) == 20  # the announced size, before it has all arrived
+    feed.finish(part)
+    reader.seek(10)
+    assert reader.read(5) == b""  # a finished download that holds less ends there
+    reader.close()
+
+
+def test_header_end_finds_the_index_only_before_the_media(tmp_path):
+    first = video_maker.make_clip(tmp_path / "first.mp4", duration=1, resolution_scale=0.125, sound=False)
+    last = video_maker.make_clip(tmp_path / "last.mp4", duration=1, resolution_scale=0.125, sound=False,
+                                 faststart=False)
+    with open(first, "rb") as head:
+        end = growing.header_end(head, first.stat().st_size)
+        assert 0 < end < first.stat().st_size
+        assert growing.header_end(head, 20) is None  # not enough yet to tell
+    with open(last, "rb") as head:
+        assert growing.header_end(head, last.stat().st_size) == -1
+    (tmp_path / "page.html").write_bytes(b"<html><body>sign in</body></html>")
+    with open(tmp_path / "page.html", "rb") as head:
+        assert growing.header_end(head, 33) == -1
+
+
+def test_pace_goes_to_one_poll_a_second_only_near_the_expected_end(monkeypatch):
+    progress = status_mod.Progress()
+    now = [1000.0]
+    monkeypatch.setattr(pacing.time, "monotonic", lambda: now[0])
+    pacer = pacing.Pacer(progress, 2.0, eta_s=100.0)
+    assert pacer.interval() == 2.0  # not generating yet
+    progress.generating_since = 1000.0
+    now[0] = 1000.0 + 100.0 - pacing.NEAR_END_S - 1
+    assert pacer.interval() == 2.0
+    now[0] += 2
+    assert pacer.interval() == pacing.MIN_POLL_INTERVAL_S == 1.0
+    assert pacing.Pacer(progress, 2.0, eta_s=None).interval() == 2.0  # no history: as before
+    # the frames' memory is reserved earlier than the pace goes up, once
+    small = frames_mod.VideoInfo(64, 36, 24.0, 48, 2.0, False)
+    reserving = pacing.Pacer(progress, 2.0, eta_s=100.0, expected=small, selection=FrameSelection())
+    now[0] = 1000.0 + 100.0 - pacing.RESERVE_BEFORE_END_S - 1
+    assert reserving.interval() == 2.0 and reserving.reservation is None
+    now[0] += 2
+    assert reserving.interval() == 2.0 and reserving.reservation.array.shape[1:] == (36, 64, 3)
+    with reserving:
+        assert reserving.reserve() is reserving.reservation
+    assert reserving.reservation is None  # let go when the job ends without a decode taking it
+    assert pacing.Pacer(progress, 0.05, eta_s=100.0).interval() == 0.05  # never slower than asked
+
+
+def test_reserved_buffer_is_the_one_the_frames_fill(tmp_path):
+    clip = video_maker.make_clip(tmp_path / "c.mp4", duration=2, resolution_scale=0.125, sound=False)
+    info = frames_mod.probe_video(clip)
+    reservation = frames_mod.reserve_frames(info, FrameSelection())
+    address = reservation.array.ctypes.data
+    decoded = frames_mod.decode_frames(clip, reserved=reservation)
+    assert decoded.frames.ctypes.data == address and reservation.array is None
+    expected = frames_mod.decode_frames(clip)
+    assert np.array_equal(decoded.frames, expected.frames)
+    # a reservation of another size is let go, and the frames get a buffer of their own
+    other = frames_mod.reserve_frames(frames_mod.VideoInfo(64, 64, 24.0, 48, 2.0, False), FrameSelection())
+    assert np.array_equal(frames_mod.decode_frames(clip, reserved=other).frames, expected.frames)
+    assert other.array is None
