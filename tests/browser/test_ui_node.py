@@ -31,6 +31,8 @@ def test_ui_widgets_stay_put_when_the_multi_shot_warning_appears(comfy_page):
     comfy_page.load_template(STORY)
     node = comfy_page.node_id(T2V)
     comfy_page.wait_panel(node, "el.textContent.includes('3 shots, 12 s of 12 s')")
+    # a person edits after the workflow has loaded: until then the panel fits the saved size
+    page.wait_for_function(f"Date.now() >= app.graph.getNodeById({node}).runcomfyKling3Panel.settledAt")
     before = widget_tops(comfy_page, node)
     size_before = page.evaluate("id => [...app.graph.getNodeById(id).size]", node)
     comfy_page.shot("before-warning")
