@@ -10,9 +10,18 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if [ -x .venv/bin/python ]; then VPY=.venv/bin/python; else VPY=.venv/Scripts/python.exe; fi
-if [ "$#" -eq 0 ]; then set -- tests; fi
-echo "test: Python tests (pytest $*)"
-"$VPY" -m pytest "$@"
+if [ "$#" -eq 0 ]; then
+  # The browser tests get a pytest session of their own: Playwright's sync API keeps an event loop
+  # running in the main thread for the whole session, and tests that start their own loop
+  # (asyncio.run) cannot run beside it.
+  echo "test: Python tests (pytest tests --ignore=tests/browser)"
+  "$VPY" -m pytest tests --ignore=tests/browser
+  echo "test: browser tests (pytest tests/browser)"
+  "$VPY" -m pytest tests/browser
+else
+  echo "test: Python tests (pytest $*)"
+  "$VPY" -m pytest "$@"
+fi
 shopt -s nullglob
 js_tests=(web/tests/*.test.mjs)
 if [ "${#js_tests[@]}" -gt 0 ]; then
