@@ -235,7 +235,8 @@ class Pipeline:
     @staticmethod
     def _decode(video: GeneratedVideo, selection: FrameSelection, progress: Progress,
                 stream: StreamingDecode | None = None, reserved=None) -> PipelineResult:
-        progress.request_id, progress.cost_usd = video.request_id, video.cost_usd
+        # a result reused from the cache costs nothing now: no charge is reported for this run
+        progress.request_id, progress.cost_usd = video.request_id, None if video.reused else video.cost_usd
         progress.begin(Phase.DECODING)
         if stream is not None:
             stream.progress = progress.on_fraction

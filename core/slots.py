@@ -80,13 +80,17 @@ class Slots:
     def acquire(self, limit: Callable[[], int], on_wait: Callable[[int], None] | None = None) -> "Slot":
         """Block until a slot is free (``limit()`` is asked on every look); ``on_wait(ahead)``
         is called once when the job has to wait and whenever the number ahead of it changes.
-        Raises ``StoppedError`` within ``STEP_S`` of Cancel, leaving the queue as it was."""
+        Raises ``StoppedError`` within ``STEP_S`` of Cancel (at once when stopped already),
+        leaving the queue as it was."""
         with self._cond:
             ticket = next(self._tickets)
             self._waiting.append(ticket)
             shown = None
             try:
                 while True:
+                    # first: a job stopped before its turn (Cancel) never takes a slot, even one
+                    # that is free, so nothing of a cancelled batch is submitted afterwards
+                    stopping.check("Stopped while waiting for a slot; nothing was submitted")
                     ahead = self._waiting.index(ticket)
                     if ahead == 0 and self.in_use < max(1, limit()):
                         self._waiting.pop(0)
@@ -97,7 +101,6 @@ class Slots:
                         shown = ahead
                         on_wait(ahead)
                     self._cond.wait(STEP_S)
-                    stopping.check("Stopped while waiting for a slot; nothing was submitted")
             except BaseException:
                 if ticket in self._waiting:
                     self._waiting.remove(ticket)

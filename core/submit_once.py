@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
+from . import stopping
 from .api.client import RunComfyClient
 from .errors import (JobCancelledError, JobFailedError, RECOVERY_NODE,
                      RunComfyError, StateFileError, StoppedError, SubmissionOutcomeUnknownError)
@@ -114,6 +115,8 @@ def _known(key: str, entry: JournalEntry | None, is_cached: Callable[[str], bool
 def _submit_recorded(client: RunComfyClient, journal: Journal, new: JournalEntry,
                      check: Callable | None, progress: Progress) -> str:
     """Submit with the journal written before and after; return the request id."""
+    # a Cancel that came while this job waited for its slot or the lock: nothing is sent
+    stopping.check("Stopped before submitting; nothing was sent")
     journal.begin(new, check)  # StateFileError (names the file) when it cannot be written
     progress.phase = Phase.SUBMITTING
     try:

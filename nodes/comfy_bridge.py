@@ -40,7 +40,8 @@ def interrupt_exception(message: str) -> BaseException:
 
 
 def is_interrupt(exc: BaseException) -> bool:
-    """True for ComfyUI's interrupt exception (raised by its progress hook after Cancel)."""
+    """True for ComfyUI's interrupt exception (raised by its progress hook after Cancel; a
+    ``BaseException``, so ``except Exception`` does not catch it)."""
     mm = _module("comfy.model_management")
     cls = getattr(mm, "InterruptProcessingException", None) if mm else None
     return cls is not None and isinstance(exc, cls)

@@ -111,13 +111,15 @@ class StatusView:
         self._last_bar = steps
         try:
             self.bar.update(steps)
-        except Exception as exc:
+        except BaseException as exc:  # ComfyUI's interrupt derives from BaseException
             if is_interrupt(exc):
                 # ComfyUI's progress hook raises its interrupt on Cancel and clears the flag that
-                # interrupt_requested() reads: remember it, run_job stops the job
+                # interrupt_requested() reads: remember it, run_job stops the job (and the batch)
                 self.interrupted = True
-            else:
+            elif isinstance(exc, Exception):
                 log.debug("RunComfy: progress bar not updated: %s", exc)
+            else:
+                raise
 
     def finish(self, phase: Phase, progress: Progress, message: str | None = None) -> None:
         if phase == Phase.DONE:
@@ -130,7 +132,8 @@ class StatusView:
 class _CancelEpochs:
     """ComfyUI runs one prompt at a time, but a list runs one job per item at once, and ComfyUI's
     Cancel flag is cleared by the first check that sees it (its progress hook clears it too). So
-    the first job to see Cancel bumps the epoch, and every job that started before stops too."""
+    the first job to see Cancel bumps the epoch, and every job that started before stops too: its
+    worker reads the epoch directly, so a job waiting for a slot stops before the slot is free."""
 
     def __init__(self):
         self.epoch = 0
@@ -151,32 +154,21 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
     """Run ``work(should_stop)`` in a thread; raise ComfyUI's interrupt on Cancel (within ~1 s)."""
     stop = threading.Event()
     epoch = _cancels.epoch
-    future = asyncio.ensure_future(asyncio.to_thread(work, stop.is_set))
-    stop_requested_at: float | None = None
-    while True:
-        try:
-            done, _ = await asyncio.wait({future}, timeout=TICK_S)
-        except asyncio.CancelledError:
-            # Another node of the graph failed or was interrupted: ComfyUI cancels this task but
-            # waits for worker threads before it moves on, so the worker must stop now too.
-            stop.set()
-            future.add_done_callback(_log_late_outcome)
-            raise
-        if done:
-            break
-        view.show(progress)
-        if stop_requested_at is None and (view.interrupted or interrupt_requested() or _cancels.seen_since(epoch)):
-            _cancels.note()  # ComfyUI's flag is read (and cleared) once: the batch's other jobs stop too
-            log.info("RunComfy: Cancel seen (%s); stopping the job", "progress hook" if view.interrupted else "flag or batch")
-            stop.set()
-            stop_requested_at = time.monotonic()
-        if stop_requested_at is not None and time.monotonic() - stop_requested_at > STOP_GRACE_S:
-            # The worker is stuck in a slow network call: stop waiting for it; it sees the stop
-            # flag at its next step and logs what became of the job.
-            future.add_done_callback(_log_late_outcome)
-            message = "Interrupted; the API did not answer in time, so the job's state is unknown"
-            view.finish(Phase.INTERRUPTED, progress, message)
-            raise interrupt_exception(_with_id(message, progress))
+
+    def should_stop() -> bool:
+        # the batch's epoch too, not only this loop's ``stop``: a job waiting for a slot must see
+        # the Cancel before the first job's slot comes free, not at its own loop's next tick
+        return stop.is_set() or _cancels.seen_since(epoch)
+    future = asyncio.ensure_future(asyncio.to_thread(work, should_stop))
+    try:
+        stopped = await _watch(future, stop, epoch, progress, view)
+    except BaseException:
+        # ComfyUI cancelled this task (another node of the graph failed or was interrupted), the
+        # worker did not answer Cancel in time, or drawing the status failed: ComfyUI waits for
+        # worker threads before it moves on, so the worker must stop now too, whatever raised.
+        stop.set()
+        future.add_done_callback(_log_late_outcome)
+        raise
     try:
         result = future.result()
     except StoppedError as exc:
@@ -192,11 +184,34 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
     except BaseException as exc:
         view.finish(Phase.FAILED, progress, _with_id(f"{type(exc).__name__}: {exc}", progress))
         raise
-    if stop_requested_at is not None:
+    if stopped:
         view.finish(Phase.INTERRUPTED, progress, "Interrupted")
         raise interrupt_exception(_with_id("Interrupted", progress))
     view.finish(Phase.DONE, progress)
     return result
+
+
+async def _watch(future: "asyncio.Future", stop: threading.Event, epoch: int, progress: Progress,
+                 view: StatusView) -> bool:
+    """Draw the progress until the worker ends; on Cancel set ``stop``. True when stopped."""
+    stop_requested_at: float | None = None
+    while True:
+        done, _ = await asyncio.wait({future}, timeout=TICK_S)
+        if done:
+            return stop_requested_at is not None
+        view.show(progress)
+        if stop_requested_at is None and (view.interrupted or interrupt_requested() or _cancels.seen_since(epoch)):
+            _cancels.note()  # ComfyUI's flag is read (and cleared) once: the batch's other jobs stop too
+            log.info("RunComfy: Cancel seen (%s); stopping the job",
+                     "progress hook" if view.interrupted else "flag or batch")
+            stop.set()
+            stop_requested_at = time.monotonic()
+        if stop_requested_at is not None and time.monotonic() - stop_requested_at > STOP_GRACE_S:
+            # The worker is stuck in a slow network call: stop waiting for it; it sees the stop
+            # flag at its next step and logs what became of the job.
+            message = "Interrupted; the API did not answer in time, so the job's state is unknown"
+            view.finish(Phase.INTERRUPTED, progress, message)
+            raise interrupt_exception(_with_id(message, progress))
 
 
 def _with_id(message: str, progress: Progress) -> str:

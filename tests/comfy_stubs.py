@@ -7,7 +7,7 @@ import types
 from pathlib import Path
 
 
-class InterruptProcessingException(Exception):
+class InterruptProcessingException(BaseException):  # as in ComfyUI: not an Exception
     pass
 
 

@@ -137,6 +137,16 @@ def test_cancel_ends_a_wait_for_a_slot_and_leaves_the_line_clean():
     assert limiter.in_use == 0
 
 
+def test_a_job_stopped_before_its_turn_never_takes_a_free_slot():
+    # a batch's Cancel may reach a waiting job just as the first job frees its slot: it must not
+    # take the slot (and submit) before it looks at the Cancel
+    limiter = slots.Slots()
+    with pytest.raises(errors.StoppedError, match="nothing was submitted"):
+        with stopping.scope(lambda: True):
+            limiter.acquire(lambda: 1)
+    assert limiter.in_use == 0 and limiter.waiting == 0
+
+
 def test_a_cached_result_never_waits_for_a_slot(tmp_path, sandbox):
     pipeline = make_pipeline(tmp_path, sandbox)
     generate(pipeline, sandbox, seed=1)

@@ -107,10 +107,6 @@ def test_with_the_limit_at_one_the_jobs_run_one_after_another(server):
     assert len(list((server.base_dir / "output" / "kling3").glob("serial*.mp4"))) == 3
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "known bug, open: with the job limit at 1, Cancel during a list run is not seen by the items' "
-    "runners (a single node's Cancel works: test_comfyui_server.py), so the waiting items submit "
-    "after the first job ends"))
 def test_cancel_stops_the_whole_batch(server):
     api = server.sandbox
     set_max_parallel(server, 1)

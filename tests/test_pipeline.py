@@ -99,6 +99,16 @@ def test_generation_times_are_recorded_for_the_next_estimate(tmp_path, sandbox):
     assert pipeline.generation_eta(4) is None
 
 
+def test_the_charge_is_reported_for_the_run_that_paid_and_not_for_a_reused_video(tmp_path, sandbox):
+    pipeline = make_pipeline(tmp_path, sandbox)
+    paid, again = Progress(), Progress()
+    first = generate(pipeline, sandbox, progress=paid)
+    assert not first.video.reused and paid.cost_usd is not None and paid.cost_usd == first.video.cost_usd
+    second = generate(pipeline, sandbox, progress=again)  # the same inputs: the cached video, nothing paid
+    assert second.video.reused and second.video.request_id == first.video.request_id
+    assert again.cost_usd is None  # the node shows no charge for a run that cost nothing
+
+
 # --- fetching an earlier request -----------------------------------------------------------------
 
 def test_fetch_of_a_cached_video_needs_no_token_and_no_request(tmp_path, sandbox):

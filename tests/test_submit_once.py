@@ -36,6 +36,21 @@ def seed_entry(pipeline, sandbox, state, *, seed=1, request_id=None, request=Non
     return entry
 
 
+def test_a_cancel_that_lands_while_taking_the_slot_sends_nothing(tmp_path, sandbox):
+    """Cancel pressed while the job waited for its slot and the slot came free at that moment:
+    the submit is not sent (not sent and then cancelled), and nothing is left in the journal."""
+    pipeline = make_pipeline(tmp_path, sandbox)
+    cancelled = threading.Event()
+    client_module = pack_module("core.api.client")
+    stopping = pack_module("core.stopping")
+    with stopping.scope(cancelled.is_set), client_module.RunComfyClient(settings_for(sandbox)) as client:
+        with pytest.raises(errors.StoppedError, match="nothing was sent"):
+            submit_once.submit_or_attach(client, pipeline.state.journal(), MODEL_ID, small_request().to_body(), 1,
+                                         progress=status_module.Progress(), is_cached=lambda _: False,
+                                         before_submit=cancelled.set)
+    assert sandbox.submissions == [] and list(pipeline.state.journal().entries()) == []
+
+
 # --- none -> submitting -> submitted -> completed ------------------------------------------------
 
 def test_a_new_fingerprint_submits_once_and_records_every_step(tmp_path, sandbox):

@@ -1,6 +1,13 @@
 """The panel the pack's web extension adds to the text-to-video node, in the real frontend:
-cost estimate, multi-shot timeline warning, live status and progress, then the video preview."""
+cost estimate, multi-shot timeline warning, live status and progress, then the video preview,
+and what the run was charged next to the estimate."""
 from __future__ import annotations
+
+import uuid
+
+import requests
+
+from comfyui_harness import TOKEN
 
 T2V, SEGMENT = "RunComfyKling3TextToVideo", "RunComfyKling3MultiPromptSegment"
 SINGLE, STORY = "kling3_single_shot_with_sound", "kling3_three_shot_story"
@@ -97,6 +104,48 @@ def test_status_and_progress_while_running_then_the_video_plays(comfy_page):
     assert video.evaluate("v => v.videoWidth > 0 && v.duration > 0 && !v.error")
     assert not comfy_page.errors, comfy_page.errors
 
+
+def test_the_charge_of_a_run_shows_next_to_the_estimate_as_the_last_runs(comfy_page):
+    server, sandbox = comfy_page.server, comfy_page.server.sandbox
+    comfy_page.load_template(SINGLE)
+    node = comfy_page.node_id(T2V)
+    estimate = expected_cost(server, 5, True)
+    comfy_page.wait_panel(node, f"el.textContent.includes({estimate!r})")
+    assert comfy_page.panel(node).query_selector(".rk3-charged") is None  # nothing before a run
+    comfy_page.page.evaluate(f"app.graph.getNodeById({node}).widgets.find((w) => w.name === 'seed').value = "
+                             f"{uuid.uuid4().int % 10**9}")   # new inputs: a new paid job
+    submitted = set(sandbox.submissions_ids)
+    entry = comfy_page.run()
+    assert entry["status"]["status_str"] == "success", entry["status"]
+    [request_id] = set(sandbox.submissions_ids) - submitted
+    cost = sandbox_charge(sandbox, request_id)   # what the result answer says, with include_cost
+    charged = f"last run: ${cost:.2f} charged"
+    comfy_page.wait_panel(node, f"el.querySelector('.rk3-charged')?.textContent === {charged!r}")
+    first_row = comfy_page.panel_text(node).splitlines()[0]
+    assert first_row.startswith(f"{estimate} \u00b7 {charged}"), first_row
+    title = comfy_page.panel(node).eval_on_selector(".rk3-charged", "span => span.title")
+    assert f"(request {request_id})" in title and f"${cost:.2f}" in title
+    ledger = server.get("/runcomfy/kling3/history?limit=5")["lines"]
+    assert [line["cost_usd"] for line in ledger if line["request_id"] == request_id] == [cost]
+    comfy_page.center_widget(node, "runcomfy_kling3_panel")
+    comfy_page.shot("charged-next-to-the-estimate")
+
+    # edited afterwards: the estimate is the next run's, the charge stays labelled the last run's
+    comfy_page.step_widget(node, "duration", +1)
+    longer = expected_cost(server, 6, True)
+    comfy_page.wait_panel(node, f"el.textContent.includes({longer!r})")
+    assert comfy_page.panel_text(node).splitlines()[0].startswith(f"{longer} \u00b7 {charged}")
+    comfy_page.center_widget(node, "runcomfy_kling3_panel")
+    comfy_page.shot("estimate-changed-charge-stays-the-last-runs")
+    assert not comfy_page.errors, comfy_page.errors
+
+
+def sandbox_charge(sandbox, request_id: str) -> float:
+    """The job's cost as the sandbox's result answer reports it (include_cost), over HTTP."""
+    answer = requests.get(f"{sandbox.api_base}/v1/requests/{request_id}/result", params={"include_cost": "true"},
+                          headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    answer.raise_for_status()
+    return answer.json()["cost"]
 
 def learn_a_typical_time(server, duration: int) -> None:
     """One run queued over HTTP if the pack has no generating time for ``duration`` yet. The

@@ -2,11 +2,12 @@
 //  * the text-to-video node: the estimated price in US dollars (RunComfy bills in dollars, not
 //    Comfy credits), following duration, sound and the shots; visible when the node is collapsed;
 //  * a multi-shot segment node: its number in the chain and its current length ("Shot 2 · 4 s"),
-//    so no title has to say it (a title would go stale when the duration changes).
+//    so no title has to say it (a title would go stale when the duration changes);
+//  * the node search: the price at the node's default settings, first in its description.
 // The texts are pure functions (tested with node --test); the badge objects are LiteGraph's own
 // LGraphBadge, which the frontend puts on window.
 
-import { formatUsd } from "./kling3_logic.js";
+import { costEstimate, formatUsd } from "./kling3_logic.js";
 import { t } from "./kling3_i18n.js";
 
 export const SHOT_COLORS = ["#4f7cff", "#2fb38a", "#d08a2c", "#b05bd6", "#d04f6a", "#3aa6c9"];
@@ -68,4 +69,71 @@ export function addShotBadge(node, position) {
       bgColor: SHOT_COLORS[(where.index - 1) % SHOT_COLORS.length] };
   });
   node.badges.push(node.runcomfyKling3ShotBadge);
+}
+
+// --- the price in ComfyUI's node search --------------------------------------------------------
+// Frontend 1.43 draws a price in a search result (NodeSearchListItem -> NodePricingBadge) only for
+// a Comfy API node (`api_node`), from its JSONata `price_badge`, converted to Comfy credits next to
+// a credits icon (formatPricingResult -> formatCreditsValue: USD x 211); `api_node` would also
+// paint the node yellow, file it under the Partner/API nodes and add a second, credits badge on the
+// canvas. So the price goes where the result row shows text of the node's own: the description,
+// the row's second line (in full in the search's preview card and the node library's hover card;
+// the tooltip on a node's title reads the same copy). The frontend hands extensions that copy of
+// the definitions in `beforeRegisterVueAppNodeDefs` (changed in place; called again after every
+// reload of the definitions, e.g. a change of Comfy.Locale).
+
+/** An input's default in a V1 node definition (INPUT_TYPES as /object_info sends it). */
+export function inputDefault(def, name) {
+  const spec = def?.input?.required?.[name] ?? def?.input?.optional?.[name];
+  return Array.isArray(spec) && spec[1] && typeof spec[1] === "object" ? spec[1].default : undefined;
+}
+
+/** "≈ $0.84 for a 5 s video with sound": the price at the definition's defaults, or "". */
+export function searchPriceText(def, pricing) {
+  const cost = costEstimate(inputDefault(def, "duration"), inputDefault(def, "sound"), pricing);
+  if (!cost) return "";
+  const values = { price: priceBadgeText(cost), seconds: cost.seconds };
+  return cost.sound ? t("kling3.search.priceSound", "{price} for a {seconds} s video with sound", values)
+    : t("kling3.search.priceSilent", "{price} for a {seconds} s video without sound", values);
+}
+
+/** The description with the price first (the search row shows one line of it). */
+export function describeWithPrice(description, price) {
+  const text = typeof description === "string" ? description : "";
+  if (!price) return text;
+  return t("kling3.search.description", "{price}, billed in US dollars by RunComfy. {description}",
+    { price, description: text }).trim();
+}
+
+/**
+ * The price in the node search for `nodeType`, from `pricing()` (the pricing route's table).
+ *   loaded(defs)  the definitions ComfyUI loaded (addCustomNodeDefs, refreshComboInNodes hooks)
+ *   apply(defs)   writes the price into the description (beforeRegisterVueAppNodeDefs hook); from
+ *                 the original text on every call, so a second call never adds a second price
+ *   refresh()     after new prices: `rebuild(defs)` (the frontend's app.updateVueAppNodeDefs,
+ *                 which calls apply again) when the text shown is no longer right
+ */
+export function searchPrice(nodeType, pricing, rebuild) {
+  const originals = new WeakMap();
+  let loadedDefs = null;
+  let shown = null;
+  const priced = (def) => describeWithPrice(originals.get(def), searchPriceText(def, pricing()));
+  return {
+    loaded(defs) {
+      loadedDefs = defs ?? null;
+    },
+    apply(defs) {
+      for (const def of Object.values(defs ?? {})) {
+        if (def?.name !== nodeType) continue;
+        if (!originals.has(def)) originals.set(def, def.description);
+        def.description = priced(def);
+        shown = { def, text: def.description };
+      }
+    },
+    refresh() {
+      if (!loadedDefs || !shown || priced(shown.def) === shown.text) return false;
+      rebuild(loadedDefs);
+      return true;
+    },
+  };
 }

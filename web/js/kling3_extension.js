@@ -1,17 +1,20 @@
 // ComfyUI frontend extension for the RunComfy Kling 3.0 nodes:
 //  * a panel on "Kling 3.0 Pro Text to Video (RunComfy)": cost estimate, multi-shot timeline
 //    with a warning when the shots do not add up to `duration`, live status of a run;
-//  * the "RunComfy API token" settings entry (see kling3_settings.js).
+//  * the "RunComfy API token" settings entry (see kling3_settings.js);
+//  * the price in US dollars on the title bar and in ComfyUI's node search (kling3_badges.js).
 // The video preview after a run is ComfyUI's own: the node returns the same `ui` payload as
 // SaveVideo ({images: [{filename, subfolder, type}], animated: [true]}); kling3_preview_fit.js
 // shows, collapses or hides it (the "Video preview on the node" setting) and keeps it compact.
 
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
+import { request } from "./kling3_api.js";
 import { DEFAULT_PRICING, EVENT, NODE_TYPES, resolveExecutionId } from "./kling3_logic.js";
-import { addPriceBadge, addShotBadge } from "./kling3_badges.js";
+import { addPriceBadge, addShotBadge, searchPrice } from "./kling3_badges.js";
 import { Kling3Panel, readSegment, upstreamNode, widgetValue } from "./kling3_panel.js";
 import { installTemplateInfo } from "./kling3_templates.js";
+import { attachPromptList } from "./kling3_prompt_list.js";
 import { attachPreviewFit, DEFAULT_PREVIEW_MODE, PREVIEW_SETTING } from "./kling3_preview_fit.js";
 import { SETTING_ID, tokenSettingElement } from "./kling3_settings.js";
 import "./kling3_history.js";  // the "Spending" sidebar tab and the budget settings
@@ -27,24 +30,9 @@ const NATIVE_TEXT_PREVIEW = "$$node-text-preview";
 const panels = new Set();
 let pricing = DEFAULT_PRICING;
 const etaCache = new Map();   // duration -> {value, at, pending}
-
-/** JSON from one of the pack's routes; throws an Error carrying the server's message. */
-async function request(path, { method = "GET", body } = {}) {
-  const options = { method, cache: "no-store" };
-  if (method !== "GET") {
-    options.headers = { "Content-Type": "application/json" };
-    options.body = JSON.stringify(body ?? {});
-  }
-  const response = await api.fetchApi(path, options);
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) throw new Error(data?.error || `HTTP ${response.status} from ${path}`);
-  return data;
-}
+// the price in the node search (the definitions' description): rebuilt when the prices change
+const searchPrices = searchPrice(NODE_TYPES.textToVideo, () => pricing,
+  (defs) => app.vueAppReady && app.updateVueAppNodeDefs?.(defs));
 
 async function loadPricing() {
   try {
@@ -54,6 +42,7 @@ async function loadPricing() {
     console.warn("[RunComfy Kling 3.0] prices unavailable, using the list prices:", error);
   }
   refreshAll();
+  searchPrices.refresh();
 }
 
 /** Typical generating seconds for `duration` (undefined while being fetched). */
@@ -184,6 +173,9 @@ app.registerExtension({
     api.addEventListener("progress_text", (event) => {
       const panel = panelFor(event.detail?.nodeId);
       if (panel) setTimeout(() => removeNativeTextPreview(panel.node), 0);
+      // a Prompt List's own line shows its count and estimate (kling3_prompt_list.js): no second text
+      const list = nodeForExecutionId(event.detail?.nodeId);
+      if (list?.runcomfyKling3List) setTimeout(() => removeNativeTextPreview(list), 0);
     });
     for (const name of ["execution_success", "execution_error", "execution_interrupted"]) {
       api.addEventListener(name, () => {
@@ -193,6 +185,18 @@ app.registerExtension({
     setInterval(refreshAll, REFRESH_MS);
     loadPricing();
     installTemplateInfo();
+  },
+
+  addCustomNodeDefs(defs) {
+    searchPrices.loaded(defs);
+  },
+
+  refreshComboInNodes(defs) {
+    searchPrices.loaded(defs);
+  },
+
+  beforeRegisterVueAppNodeDefs(defs) {
+    searchPrices.apply(defs);
   },
 
   async beforeRegisterNodeDef(nodeType, nodeData) {
@@ -207,6 +211,10 @@ app.registerExtension({
   },
 
   nodeCreated(node) {
+    if ((node.comfyClass ?? node.type) === NODE_TYPES.promptList) {
+      attachPromptList(node, services);   // the live count and estimate while the list is typed
+      return;
+    }
     if ((node.comfyClass ?? node.type) === NODE_TYPES.segment) {
       addShotBadge(node, () => shotPosition(node));
       return;

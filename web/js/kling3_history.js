@@ -13,6 +13,7 @@
 
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
+import { request } from "./kling3_api.js";
 import { budgetSettings } from "./kling3_budget_settings.js";
 import { isRequestId, mergeOlder, nextBefore, STATES, TEXT } from "./kling3_history_logic.js";
 import { createHistoryView } from "./kling3_history_view.js";
@@ -52,24 +53,6 @@ let timer = null;
 let poller = null;
 let loading = null;
 let again = false;       // something changed while a load was under way: load once more after it
-
-/** JSON from one of the pack's routes; throws an Error carrying the server's message. */
-async function request(path, { method = "GET", body } = {}) {
-  const options = { method, cache: "no-store" };
-  if (method !== "GET") {
-    options.headers = { "Content-Type": "application/json" };
-    options.body = JSON.stringify(body ?? {});
-  }
-  const response = await api.fetchApi(path, options);
-  let data = null;
-  try {
-    data = await response.json();
-  } catch {
-    data = null;
-  }
-  if (!response.ok) throw new Error(data?.error || `HTTP ${response.status} from ${path}`);
-  return data;
-}
 
 function toast(severity, summary, detail) {
   try {

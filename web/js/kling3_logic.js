@@ -10,6 +10,7 @@ export const NODE_TYPES = Object.freeze({
   prompt: "RunComfyKling3Prompt",
   segment: "RunComfyKling3MultiPromptSegment",
   textToVideo: "RunComfyKling3TextToVideo",
+  promptList: "RunComfyKling3PromptList",
 });
 export const PHASES = Object.freeze(["validating", "waiting", "submitting", "queued", "generating", "downloading",
   "decoding", "done", "failed", "cancelled", "interrupted"]);

@@ -1,9 +1,10 @@
-// The panel on the text-to-video node: cost estimate, multi-shot timeline, live status.
+// The panel on the text-to-video node: cost estimate (and what the last run was charged),
+// multi-shot timeline, live status.
 // One DOM widget (not serialised: nothing of it enters the workflow or the prompt), redrawn
 // only when what it shows changes. Works in the canvas and in the Vue node renderer.
 
 import {
-  buildTimeline, collectSegments, costEstimate, liveStatus, NODE_TYPES, typicalTimeText,
+  buildTimeline, collectSegments, costEstimate, formatUsd, liveStatus, NODE_TYPES, typicalTimeText,
 } from "./kling3_logic.js";
 import { t } from "./kling3_i18n.js";
 
@@ -27,11 +28,10 @@ const STYLE = `
 .rk3-marker { position: absolute; top: -2px; bottom: -2px; width: 2px; background: #fff; opacity: .9; }
 .rk3-warn { color: #f0b040; white-space: normal; display: -webkit-box; -webkit-line-clamp: 2;
   -webkit-box-orient: vertical; overflow: hidden; }
-.rk3-status { display: flex; align-items: center; gap: 6px; }
 .rk3-dot { width: 8px; height: 8px; border-radius: 50%; flex: none; background: #888; }
 .rk3-dot.rk3-run { background: #4f9cff; animation: rk3-pulse 1.2s ease-in-out infinite; }
 .rk3-dot.rk3-done { background: #2fb38a; } .rk3-dot.rk3-failed { background: #e0564f; }
-.rk3-status { align-items: flex-start; } .rk3-status .rk3-dot { margin-top: 4px; }
+.rk3-status { display: flex; align-items: flex-start; gap: 6px; } .rk3-status .rk3-dot { margin-top: 4px; }
 .rk3-status-text { flex: 1; white-space: normal; overflow-wrap: anywhere; user-select: text; }
 .rk3-progress { height: 3px; border-radius: 2px; background: var(--border-color, #444); overflow: hidden; }
 .rk3-progress > div { height: 100%; background: #4f9cff; transition: width .25s linear; }
@@ -101,6 +101,35 @@ export function readSegment(node) {
     duration: inputLinked(node, "duration") || !Number.isFinite(duration) ? null : duration };
 }
 
+// --- what the last run was charged ---------------------------------------------------------
+// The "done" status event carries `cost_usd` when RunComfy's result said what it charged
+// (include_cost). It is shown next to the estimate, always labelled as the last run's: the
+// estimate follows the inputs as they are now (the next run's price), the charge is a fact about
+// the run that ended, so the label stays true when the user then edits duration, sound or shots,
+// and both stay side by side to compare (like that run's status row below). The next event for
+// the node (a new run, which brings its own charge) removes it; a run that reported no cost shows
+// nothing extra. Kept in the page only: the Spending tab has every job's estimate and charge.
+
+/** {usd, requestId} from a status event, or null when it reports no charge. */
+export function chargedOf(payload) {
+  const usd = payload?.cost_usd;
+  if (payload?.phase !== "done" || typeof usd !== "number" || !Number.isFinite(usd) || usd < 0) return null;
+  return { usd, requestId: payload.request_id ? String(payload.request_id) : null };
+}
+
+/** The charge's text and tooltip ({text, title}), or null when there is none. */
+export function chargedText(charged) {
+  if (!charged) return null;
+  const usd = formatUsd(charged.usd);
+  return {
+    text: t("kling3.panel.charged", "last run: {usd} charged", { usd }),
+    title: t("kling3.panel.chargedTitle", "RunComfy charged {usd} for the last run's video (request {id}), as "
+      + "its API reported it. The estimate is the price of the next run, with the inputs as they are now. A video "
+      + "reused from the pack's cache is not charged again. Every job's estimate and charge: the Spending tab.",
+    { usd, id: charged.requestId ?? "?" }),
+  };
+}
+
 // --- the panel -----------------------------------------------------------------------------
 
 export class Kling3Panel {
@@ -110,6 +139,7 @@ export class Kling3Panel {
     this.node = node;
     this.services = services;
     this.status = null;        // {payload, receivedAt, frozen}
+    this.charged = null;       // what the last run was charged: chargedOf()
     this.renderedKey = "";
     this.height = 24;
     this.element = el("div");
@@ -134,6 +164,7 @@ export class Kling3Panel {
 
   setStatus(payload) {
     this.status = { payload, receivedAt: Date.now(), frozen: false };
+    this.charged = chargedOf(payload);
     this.refresh();
   }
 
@@ -161,7 +192,7 @@ export class Kling3Panel {
     // a collapsed video preview (RunComfy.Kling3.NodePreview): the toggle that shows it
     const preview = node.runcomfyKling3Preview;
     const toggle = preview?.available && preview.mode === "collapsed" ? { expanded: Boolean(preview.expanded) } : null;
-    return { cost, typical, timeline, complete: chain.complete, status, toggle };
+    return { cost, charged: chargedText(this.charged), typical, timeline, complete: chain.complete, status, toggle };
   }
 
   refresh(now = Date.now()) {
@@ -172,7 +203,7 @@ export class Kling3Panel {
     this.render(model);
   }
 
-  render({ cost, typical, timeline, complete, status, toggle }) {
+  render({ cost, charged, typical, timeline, complete, status, toggle }) {
     const parts = [];
     const costRow = el("div", "rk3-row");
     if (cost) {
@@ -183,8 +214,15 @@ export class Kling3Panel {
       costRow.append(el("span", "rk3-muted", t("kling3.panel.costUnknown",
         "Cost estimate: set duration and sound on this node")));
     }
+    // the charge next to the estimate; on a row of its own after the long "set duration" hint
+    const chargedRow = cost ? costRow : charged && el("div", "rk3-row");
+    if (charged) {
+      if (cost) chargedRow.append(el("span", "rk3-muted", " \u00b7 "));
+      chargedRow.append(Object.assign(el("span", "rk3-charged", charged.text), { title: charged.title }));
+    }
     if (typical) costRow.append(el("span", "rk3-muted", ` \u00b7 ${typical}`));
     parts.push(costRow);
+    if (charged && !cost) parts.push(chargedRow);
     if (cost) parts.push(Object.assign(el("div", "rk3-row rk3-muted", cost.detail), { title: costRow.title }));
     if (timeline) parts.push(...this.renderTimeline(timeline, complete));
     if (status) parts.push(...this.renderStatus(status));

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import test from "node:test";
 
-import { badgeGetter, priceBadgeText, shotBadgeText } from "../js/kling3_badges.js";
+import { badgeGetter, describeWithPrice, inputDefault, priceBadgeText, searchPrice, searchPriceText, shotBadgeText }
+  from "../js/kling3_badges.js";
+import { setTranslations } from "../js/kling3_i18n.js";
 import { applyTemplateInfo, templateInfo, titleFromName } from "../js/kling3_templates.js";
 
 test("the price badge shows the estimate in dollars, nothing without one", () => {
@@ -50,4 +52,87 @@ test("applying the titles changes only this pack's entries, once", () => {
   assert.equal(entries[0].title, "Kling 3.0 \u00b7 Three shot story");
   assert.equal(entries[1].title, "other");
   assert.equal(entries[2].title, "x");
+});
+
+// A text-to-video definition as /object_info sends it (V1 INPUT_TYPES), defaults 5 s with sound.
+function t2vDef(overrides = {}) {
+  return {
+    name: "RunComfyKling3TextToVideo", description: "Generates a video.",
+    input: { required: { duration: ["INT", { default: 5, min: 3, max: 15 }], sound: ["BOOLEAN", { default: true }],
+      prompt: ["STRING", { multiline: true }] }, optional: {} },
+    ...overrides,
+  };
+}
+const LIST = { per_second_usd: 0.112, per_second_with_sound_usd: 0.168, source: "default" };
+
+test("the search price is the node's default settings' price, in dollars", () => {
+  assert.equal(inputDefault(t2vDef(), "duration"), 5);
+  assert.equal(inputDefault(t2vDef(), "sound"), true);
+  assert.equal(inputDefault(t2vDef(), "missing"), undefined);
+  assert.equal(searchPriceText(t2vDef(), LIST), "\u2248 $0.84 for a 5 s video with sound");
+  const silent = t2vDef({ input: { required: { duration: ["INT", { default: 10 }],
+    sound: ["BOOLEAN", { default: false }] } } });
+  assert.equal(searchPriceText(silent, LIST), "\u2248 $1.12 for a 10 s video without sound");
+  assert.equal(searchPriceText(t2vDef(), { ...LIST, per_second_with_sound_usd: 0.2, source: "api" }),
+    "\u2248 $1.00 for a 5 s video with sound", "the pricing route's current table, not the list price");
+  assert.equal(searchPriceText({ name: "x", input: {} }, LIST), "", "no defaults: no price");
+  assert.doesNotMatch(searchPriceText(t2vDef(), LIST), /credit/i);
+});
+
+test("the description starts with the price; without a price it stays as it was", () => {
+  assert.equal(describeWithPrice("Generates a video.", "\u2248 $0.84 for a 5 s video with sound"),
+    "\u2248 $0.84 for a 5 s video with sound, billed in US dollars by RunComfy. Generates a video.");
+  assert.equal(describeWithPrice("", "\u2248 $0.84 for a 5 s video with sound"),
+    "\u2248 $0.84 for a 5 s video with sound, billed in US dollars by RunComfy.");
+  assert.equal(describeWithPrice("Generates a video.", ""), "Generates a video.");
+  assert.equal(describeWithPrice(undefined, ""), "");
+});
+
+test("the search price follows the language setting", () => {
+  setTranslations({ ko: { kling3: { search: { priceSound: "{seconds}초 영상, 사운드 포함 {price}",
+    description: "{price} (RunComfy, 미국 달러). {description}" } } } }, () => "ko");
+  try {
+    assert.equal(describeWithPrice("영상을 생성합니다.", searchPriceText(t2vDef(), LIST)),
+      "5초 영상, 사운드 포함 \u2248 $0.84 (RunComfy, 미국 달러). 영상을 생성합니다.");
+  } finally {
+    setTranslations({}, () => "en");
+  }
+});
+
+test("applying the search price changes only the text-to-video definition, once per load", () => {
+  let prices = LIST;
+  const rebuilt = [];
+  const search = searchPrice("RunComfyKling3TextToVideo", () => prices, (defs) => rebuilt.push(defs));
+  const other = { name: "RunComfyKling3Prompt", description: "A prompt." };
+  const defs = { RunComfyKling3TextToVideo: t2vDef(), RunComfyKling3Prompt: other };
+  search.loaded(defs);
+  search.apply(Object.values(defs));   // the hook gets an array of the same objects
+  const expected = "\u2248 $0.84 for a 5 s video with sound, billed in US dollars by RunComfy. Generates a video.";
+  assert.equal(defs.RunComfyKling3TextToVideo.description, expected);
+  assert.equal(other.description, "A prompt.");
+  search.apply(Object.values(defs));
+  assert.equal(defs.RunComfyKling3TextToVideo.description, expected, "a second call adds no second price");
+  assert.equal(search.refresh(), false, "same prices: nothing rebuilt");
+  assert.deepEqual(rebuilt, []);
+
+  prices = { ...LIST, per_second_with_sound_usd: 0.2, source: "api" };
+  assert.equal(search.refresh(), true, "new prices: the frontend's copy is rebuilt");
+  assert.equal(rebuilt[0], defs, "with the definitions ComfyUI loaded");
+  search.apply(Object.values(rebuilt[0]));
+  assert.match(defs.RunComfyKling3TextToVideo.description,
+    /^\u2248 \$1\.00 for a 5 s video with sound, .*Generates a video\.$/);
+  assert.equal(search.refresh(), false);
+
+  const reloaded = { RunComfyKling3TextToVideo: t2vDef({ description: "Erzeugt ein Video." }) };
+  search.loaded(reloaded);             // a reload of the definitions brings fresh objects
+  search.apply(Object.values(reloaded));
+  assert.match(reloaded.RunComfyKling3TextToVideo.description, /RunComfy\. Erzeugt ein Video\.$/);
+});
+
+test("nothing loaded yet: refreshing does nothing", () => {
+  const search = searchPrice("RunComfyKling3TextToVideo", () => LIST, () => assert.fail("rebuilt"));
+  assert.equal(search.refresh(), false);
+  search.apply(null);
+  search.apply([{ name: "RunComfyKling3TextToVideo" }]);  // no defaults: the description stays empty
+  assert.equal(search.refresh(), false);
 });

@@ -23,7 +23,8 @@ class FakeElement {
 }
 globalThis.document = { createElement: (tag) => new FakeElement(tag), head: new FakeElement("head") };
 
-const { Kling3Panel, PANEL_WIDGET, readSegment, upstreamNode, widgetValue } = await import("../js/kling3_panel.js");
+const { chargedOf, chargedText, Kling3Panel, PANEL_WIDGET, readSegment, upstreamNode, widgetValue } =
+  await import("../js/kling3_panel.js");
 
 // --- a litegraph-shaped graph ----------------------------------------------------------------
 
@@ -175,4 +176,67 @@ test("status events show on the panel with a running clock, until frozen", () =>
   panel.setStatus({ node: "1", phase: "failed", message: "Insufficient balance", request_id: "req-1" });
   panel.refresh();
   assert.match(panel.inner.textContent, /Failed: Insufficient balance · request id req-1/);
+});
+
+// --- what the last run was charged -----------------------------------------------------------
+
+const firstRow = (panel) => panel.inner.children[0].textContent;
+
+test("after a run that reported its cost, the charge shows next to the estimate as the last run's", () => {
+  const graph = new FakeGraph();
+  const t2v = t2vNode(graph, { duration: 5, sound: true });
+  const panel = new Kling3Panel(t2v, services(110));
+  panel.refresh(0);
+  assert.equal(firstRow(panel), "Estimated cost \u2248 $0.84 \u00b7 usually ~1:50");
+  panel.setStatus({ node: "1", phase: "done", elapsed_s: 42, request_id: "req-abc", cost_usd: 0.84 });
+  assert.equal(firstRow(panel), "Estimated cost \u2248 $0.84 \u00b7 last run: $0.84 charged \u00b7 usually ~1:50");
+  const charged = panel.inner.children[0].children.find((c) => c.className === "rk3-charged");
+  assert.match(charged.title, /RunComfy charged \$0\.84 for the last run's video \(request req-abc\)/);
+  assert.match(panel.inner.textContent, /Done in 0:42/);
+
+  // the user edits the inputs: the estimate is the next run's, the charge stays the last run's
+  t2v.widgets.find((w) => w.name === "duration").value = 10;
+  panel.refresh(1);
+  assert.equal(firstRow(panel), "Estimated cost \u2248 $1.68 \u00b7 last run: $0.84 charged \u00b7 usually ~1:50");
+
+  // a new run starts: the old charge goes; its own "done" brings its own
+  panel.setStatus({ node: "1", phase: "validating" });
+  assert.doesNotMatch(panel.inner.textContent, /charged/);
+  panel.setStatus({ node: "1", phase: "done", elapsed_s: 80, request_id: "req-def", cost_usd: 1.68 });
+  assert.match(firstRow(panel), /Estimated cost \u2248 \$1\.68 \u00b7 last run: \$1\.68 charged/);
+  panel.setStatus({ node: "1", phase: "failed", message: "Insufficient balance", request_id: "req-ghi" });
+  assert.doesNotMatch(panel.inner.textContent, /charged/);
+});
+
+test("a run whose result gave no cost shows nothing next to the estimate", () => {
+  const graph = new FakeGraph();
+  const panel = new Kling3Panel(t2vNode(graph), services());
+  for (const cost_usd of [null, undefined, -1, Number.NaN, "0.84", true]) {
+    panel.setStatus({ node: "1", phase: "done", elapsed_s: 42, request_id: "req-abc", cost_usd });
+    assert.equal(firstRow(panel), "Estimated cost \u2248 $0.84", String(cost_usd));
+    assert.doesNotMatch(panel.inner.textContent, /charged/);
+  }
+});
+
+test("the charge is read only from a done event with a real amount; free runs show $0.00", () => {
+  assert.deepEqual(chargedOf({ phase: "done", cost_usd: 0.8399, request_id: "r1" }), { usd: 0.8399, requestId: "r1" });
+  assert.deepEqual(chargedOf({ phase: "done", cost_usd: 0 }), { usd: 0, requestId: null });
+  assert.equal(chargedOf({ phase: "decoding", cost_usd: 0.84 }), null);
+  assert.equal(chargedOf({ phase: "done", cost_usd: Number.POSITIVE_INFINITY }), null);
+  assert.equal(chargedOf(null), null);
+  assert.equal(chargedText(null), null);
+  assert.equal(chargedText({ usd: 0, requestId: null }).text, "last run: $0.00 charged");
+  assert.equal(chargedText({ usd: 1.005, requestId: "r" }).text, `last run: $${(1.005).toFixed(2)} charged`);
+});
+
+test("without an estimate (duration from a link) the charge gets a row of its own", () => {
+  const graph = new FakeGraph();
+  const t2v = t2vNode(graph);
+  graph.connect(graph.add(makeNode(9, "PrimitiveInt", { value: 10 }, [])), t2v, "duration");
+  const panel = new Kling3Panel(t2v, services());
+  panel.setStatus({ node: "1", phase: "done", elapsed_s: 42, request_id: "req-abc", cost_usd: 1.68 });
+  const rows = panel.inner.children.map((c) => c.textContent);
+  assert.equal(rows[0], "Cost estimate: set duration and sound on this node");
+  assert.equal(rows[1], "last run: $1.68 charged");
+  assert.match(panel.inner.children[1].children[0].title, /request req-abc/);
 });
