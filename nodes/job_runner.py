@@ -8,13 +8,18 @@ is running) and lets several nodes of one graph wait at the same time.
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import logging
 import math
 import threading
 import time
 from typing import Callable, TypeVar
 
+from concurrent.futures import ThreadPoolExecutor
+
 from ..core.errors import RunComfyError, StoppedError
+from ..core.slots import LIMIT_RANGE
 from ..core.status import Phase, Progress
 from ..core.store.timings import PRIOR_LATE_FACTOR, TypicalTime
 from .comfy_bridge import ProgressBar, interrupt_exception, interrupt_requested, is_interrupt
@@ -148,6 +153,9 @@ class _CancelEpochs:
 
 
 _cancels = _CancelEpochs()
+#: the jobs' worker threads: room for every job a batch can have in flight or waiting for a slot
+#: (threads start only when needed; a waiting one sleeps on the slot)
+_JOBS = ThreadPoolExecutor(max_workers=2 * LIMIT_RANGE[1] + 8, thread_name_prefix="runcomfy-kling3-job")
 
 
 async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, view: StatusView) -> T:
@@ -159,7 +167,12 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
         # the batch's epoch too, not only this loop's ``stop``: a job waiting for a slot must see
         # the Cancel before the first job's slot comes free, not at its own loop's next tick
         return stop.is_set() or _cancels.seen_since(epoch)
-    future = asyncio.ensure_future(asyncio.to_thread(work, should_stop))
+    # Not asyncio.to_thread: the loop's default pool has min(32, CPUs + 4) threads (6 on two
+    # CPUs), shared with ComfyUI's server. A batch of jobs that wait for minutes would hold all of
+    # them: jobs past the sixth would not start (nor show "waiting for a slot") whatever the job
+    # limit, and ComfyUI's own work in that pool would stall behind them.
+    call = functools.partial(contextvars.copy_context().run, work, should_stop)
+    future = asyncio.get_running_loop().run_in_executor(_JOBS, call)
     try:
         stopped = await _watch(future, stop, epoch, progress, view)
     except BaseException:
