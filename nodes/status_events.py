@@ -6,7 +6,7 @@ Two channels, because not every frontend runs this pack's extension:
 * a websocket event ``EVENT`` with the raw values, from which the pack's extension draws its
   status line with a clock that keeps ticking between events.
 
-``status_text`` builds the human text; ``web/js/kling3_logic.js`` (``statusText``) implements
+``status_text`` builds the human text; ``web/js/kling3_status.js`` (``statusText``) implements
 the same rules so both channels read alike. Outside ComfyUI sending is a no-op.
 """
 from __future__ import annotations

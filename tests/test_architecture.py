@@ -1,9 +1,12 @@
 """The layout the maintainers rely on: the core knows nothing of ComfyUI or torch, every ComfyUI
 lookup sits in nodes/comfy_bridge.py, no import runs in a circle, the sandbox stands apart from
-the pack it tests, and no module grows past 300 lines."""
+the pack it tests, and no module grows past 300 lines. The web extension's modules (web/js) are
+held to the same size and import no circle, and every name one imports from another is exported."""
 from __future__ import annotations
 
 import ast
+import graphlib
+import re
 from pathlib import Path
 
 import pytest
@@ -111,3 +114,66 @@ def test_no_module_is_over_300_lines(folder):
     long = {p.relative_to(PACK_DIR).as_posix(): n for p in sources(folder)
             if (n := len(p.read_text("utf-8").splitlines())) > MAX_LINES}
     assert not long, f"split these by topic: {long}"
+
+
+# --- the web extension (web/js/*.js, ES modules) ---------------------------------------------------
+WEB_JS = PACK_DIR / "web" / "js"
+# `import { a, b as c } from "./x.js";` and `import "./x.js";`: the extension's own modules (ComfyUI's
+# are "../../../scripts/...", outside web/js); regular expressions, the modules are written in one style
+JS_IMPORT = re.compile(r"""^import\s+(?:(?P<what>[^;"'`]*?)\s+from\s+)?["'](?P<path>\./[^"']+)["']""", re.M)
+JS_EXPORT = re.compile(r"^export\s+(?:async\s+)?(?:function\*?|class|const|let|var)\s+([\w$]+)", re.M)
+JS_EXPORT_LIST = re.compile(r"^export\s*\{([^}]*)\}", re.M)
+
+
+def web_modules() -> dict[str, str]:
+    return {path.name: path.read_text("utf-8") for path in sorted(WEB_JS.glob("*.js"))}
+
+
+def web_imports(source: str) -> dict[str, set[str]]:
+    """{sibling module: the names imported from it} of one web module."""
+    found: dict[str, set[str]] = {}
+    for match in JS_IMPORT.finditer(source):
+        names = found.setdefault(match["path"][2:], set())
+        what = match["what"] or ""
+        if "{" in what:
+            inner = what[what.index("{") + 1:what.rindex("}")]
+            names.update(part.split(" as ")[0].strip() for part in inner.split(",") if part.strip())
+    return found
+
+
+def web_exports(source: str) -> set[str]:
+    names = set(JS_EXPORT.findall(source))
+    for listed in JS_EXPORT_LIST.findall(source):
+        names.update(part.split(" as ")[-1].strip() for part in listed.split(",") if part.strip())
+    return names
+
+
+def test_the_web_import_reader_reads_the_styles_in_use():
+    source = ('import { a, b as c,\n  d } from "./x.js";\nimport "./y.js";\n'
+              'import { app } from "../../../scripts/app.js";\n')
+    assert web_imports(source) == {"x.js": {"a", "b", "d"}, "y.js": set()}
+    exports = "export const A = 1;\nexport async function f() {}\nexport { g, h as k };\n"
+    assert web_exports(exports) == {"A", "f", "g", "k"}
+
+
+def test_no_web_module_is_over_300_lines():
+    modules = web_modules()
+    assert modules, f"no web modules in {WEB_JS}"
+    long = {name: n for name, source in modules.items() if (n := len(source.splitlines())) > MAX_LINES}
+    assert not long, f"split these by topic: {long}"
+
+
+def test_web_modules_import_what_their_siblings_export_and_no_cycle():
+    modules = web_modules()
+    graph = {}
+    for name, source in modules.items():
+        imports = web_imports(source)
+        for target, names in imports.items():
+            assert target in modules, f"web/js/{name} imports ./{target}, which does not exist"
+            missing = names - web_exports(modules[target])
+            assert not missing, f"web/js/{name} imports {sorted(missing)} from ./{target}, which does not export them"
+        graph[name] = set(imports)
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as error:
+        pytest.fail("web import cycle: " + " -> ".join(error.args[1]))

@@ -1,8 +1,10 @@
 """Korean, Chinese and Japanese through ComfyUI's own language setting (Comfy.Locale): the node's
 title and an input's tooltip (translated by ComfyUI's frontend from locales/<lang>/nodeDefs.json),
 the panel's cost line (the pack's web/js/kling3_i18n.js, from main.json) and the token settings
-entry (settings.json). One screenshot per language is also kept as docs/locales/<lang>.png (when
-the machine has CJK fonts, e.g. Debian's fonts-noto-cjk; without them the checks still run)."""
+entry (settings.json). The texts the pack hands to the frontend once, the Spending tab's title and
+tooltip and the templates' titles, follow the switch at once and are right after a reload too.
+One screenshot per language is also kept as docs/locales/<lang>.png (when the machine has CJK
+fonts, e.g. Debian's fonts-noto-cjk; without them the checks still run)."""
 from __future__ import annotations
 
 import json
@@ -18,6 +20,8 @@ from pack_loader import PACK_DIR
 LANGUAGES = ("ko", "zh", "ja")
 TEMPLATE = "kling3_single_shot_with_sound"
 TOOLTIP_INPUT = "seed"
+TAB_ID = "runcomfy-kling3-history"   # the Spending tab (web/js/kling3_history.js)
+TEMPLATES_BUTTON = re.compile("Templates|템플릿|模板|テンプレート")
 DOCS = PACK_DIR / "docs" / "locales"
 
 
@@ -46,16 +50,23 @@ def set_language(comfy_page, lang: str) -> None:
     comfy_page.page.evaluate("lang => app.extensionManager.setting.set('Comfy.Locale', lang)", lang)
 
 
+def open_templates(comfy_page):
+    """comfy_page.template_dialog, with the sidebar button found by its translated name."""
+    page = comfy_page.page
+    page.get_by_role("button", name=TEMPLATES_BUTTON).first.click()
+    dialog = page.get_by_role("dialog").first
+    dialog.get_by_role("button", name=comfy_page.server.pack_folder).click()
+    dialog.get_by_test_id(f"template-workflow-{TEMPLATE}").wait_for()
+    return dialog
+
+
 def reopen(comfy_page) -> int:
     """Reload ComfyUI and open the example again. ComfyUI 1.43 translates its menus at once when
     Comfy.Locale changes but keeps the titles of nodes already on the canvas until the page is
     loaded again (new nodes get the new language). The text-to-video node's id."""
     page = comfy_page.page
     comfy_page.open()
-    # comfy_page.load_template, with the sidebar button found by its translated name
-    page.get_by_role("button", name=re.compile("Templates|템플릿|模板|テンプレート")).first.click()
-    dialog = page.get_by_role("dialog").first
-    dialog.get_by_role("button", name=comfy_page.server.pack_folder).click()
+    dialog = open_templates(comfy_page)
     dialog.get_by_test_id(f"template-workflow-{TEMPLATE}").click()
     dialog.wait_for(state="detached")
     page.wait_for_function(f"() => app.graph.nodes.some((n) => n.type === '{T2V}')")
@@ -84,6 +95,50 @@ def hover_tooltip(comfy_page, node: int, name: str) -> str:
     tooltip = page.locator(".node-tooltip")
     tooltip.wait_for(state="visible", timeout=10_000)
     return tooltip.inner_text().strip()
+
+
+_SPENDING_TAB = """async ([id, tooltip]) => {
+  const read = () => {
+    const tab = app.extensionManager.getSidebarTabs().find((t) => t.id === id);
+    const button = document.querySelector(`.${id}-tab-button`);
+    return {title: tab?.title, tooltip: tab?.tooltip, aria: button?.getAttribute('aria-label') ?? null,
+            label: button?.querySelector('.side-bar-button-label')?.textContent.trim() ?? null};
+  };
+  for (let waited = 0; waited < 10000 && !read().aria?.startsWith(tooltip); waited += 100) {
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return read();
+}"""
+
+
+def check_spending_tab(comfy_page, lang: str) -> None:
+    """The Spending tab's title and tooltip in ``lang``: in the tab the frontend holds, on its sidebar
+    button (aria-label, the text of its hover tooltip; SidebarIcon shows st(tooltip, tooltip)) and
+    under its icon (the label: the title, unless the sidebar is set to small)."""
+    title, tooltip = text_at(lang, "spending.title"), text_at(lang, "spending.tooltip")
+    seen = comfy_page.page.evaluate(_SPENDING_TAB, [TAB_ID, tooltip])
+    assert (seen["title"], seen["tooltip"]) == (title, tooltip), seen
+    assert seen["aria"] and seen["aria"].startswith(tooltip), seen
+    assert seen["label"] in (None, title), seen
+
+
+_CARD_TITLE = """async ([name, title]) => {
+  const read = () => document.querySelector(`[data-testid="template-workflow-${name}"] h3`)?.textContent.trim() ?? null;
+  for (let waited = 0; waited < 10000 && read() !== title; waited += 100) {
+    await new Promise((done) => setTimeout(done, 100));
+  }
+  return read();
+}"""
+
+
+def check_template_title(comfy_page, lang: str) -> None:
+    """The example's card in the template browser has its title in ``lang`` (web/js/kling3_templates.js;
+    after a live switch once the frontend has fetched its template list for the language again)."""
+    title = text_at(lang, "templates.single.title")
+    dialog = open_templates(comfy_page)
+    assert comfy_page.page.evaluate(_CARD_TITLE, [TEMPLATE, title]) == title
+    comfy_page.page.keyboard.press("Escape")
+    dialog.wait_for(state="detached")
 
 
 def cjk_fonts_present() -> bool:
@@ -132,8 +187,13 @@ def test_korean_chinese_and_japanese_through_comfy_locale(comfy_page, english_af
         set_language(comfy_page, lang)
         # the pack's panel follows the switch at once (it reads the locale on every refresh)
         comfy_page.wait_panel(node, f"el.textContent.includes({json.dumps(cost_text(lang))})")
+        # so do the texts handed to the frontend once: the Spending tab's (written into the tab it holds)
+        # and the templates' titles (set again when the frontend rebuilds its list for the language)
+        check_spending_tab(comfy_page, lang)
+        check_template_title(comfy_page, lang)
 
         node = reopen(comfy_page)
+        check_spending_tab(comfy_page, lang)   # registered in that language after the reload
         defs = locale(lang, "nodeDefs.json")[T2V]
         # the node's title and its inputs' labels: ComfyUI's frontend, from nodeDefs.json
         assert page.evaluate("id => app.graph.getNodeById(id).title", node) == defs["display_name"]

@@ -7,7 +7,7 @@
 // The texts are pure functions (tested with node --test); the badge objects are LiteGraph's own
 // LGraphBadge, which the frontend puts on window.
 
-import { costEstimate, formatUsd } from "./kling3_logic.js";
+import { costEstimate, formatUsd } from "./kling3_cost.js";
 import { t } from "./kling3_i18n.js";
 
 export const SHOT_COLORS = ["#4f7cff", "#2fb38a", "#d08a2c", "#b05bd6", "#d04f6a", "#3aa6c9"];

@@ -10,9 +10,11 @@
 import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
 import { request } from "./kling3_api.js";
-import { DEFAULT_PRICING, EVENT, NODE_TYPES, resolveExecutionId } from "./kling3_logic.js";
+import { DEFAULT_PRICING } from "./kling3_cost.js";
+import { NODE_TYPES, readSegment, resolveExecutionId, upstreamNode, widgetValue } from "./kling3_graph.js";
+import { EVENT } from "./kling3_status.js";
 import { addPriceBadge, addShotBadge, searchPrice } from "./kling3_badges.js";
-import { Kling3Panel, readSegment, upstreamNode, widgetValue } from "./kling3_panel.js";
+import { Kling3Panel } from "./kling3_panel.js";
 import { installTemplateInfo } from "./kling3_templates.js";
 import { attachPromptList } from "./kling3_prompt_list.js";
 import { attachPreviewFit, DEFAULT_PREVIEW_MODE, PREVIEW_SETTING } from "./kling3_preview_fit.js";

@@ -15,7 +15,7 @@ import { app } from "../../../scripts/app.js";
 import { api } from "../../../scripts/api.js";
 import { request } from "./kling3_api.js";
 import { budgetSettings } from "./kling3_budget_settings.js";
-import { isRequestId, mergeOlder, nextBefore, STATES, TEXT } from "./kling3_history_logic.js";
+import { followLanguage, isRequestId, mergeOlder, nextBefore, STATES, TEXT } from "./kling3_history_logic.js";
 import { createHistoryView } from "./kling3_history_view.js";
 import { t } from "./kling3_i18n.js";
 
@@ -200,6 +200,13 @@ function destroy() {
   clearTimeout(poller);
 }
 
+/** The language changed: the open tab drawn again in it (the view draws its texts once). */
+function redraw() {
+  if (!shown) return;
+  shown.view = createHistoryView(shown.element, handlers);
+  if (shown.answer) shown.view.show(shown.answer, shown.lines, shown.hasMore);
+}
+
 function registerTab() {
   const manager = app.extensionManager;
   if (typeof manager?.registerSidebarTab !== "function") {
@@ -207,10 +214,15 @@ function registerTab() {
       + `at ${HISTORY_ROUTE}; budgets are in the settings`);
     return;
   }
-  manager.registerSidebarTab({
+  // The texts are read here, after the translations have loaded (kling3_i18n.js waits for them in
+  // `init`, which ComfyUI awaits before `setup`), and written again when the language changes: the
+  // frontend shows the strings it was given (see retitleTab in kling3_history_logic.js).
+  const tab = {
     id: TAB_ID, icon: "pi pi-wallet", title: TAB_TEXT.title, tooltip: TAB_TEXT.tooltip, type: "custom",
     render, destroy,
-  });
+  };
+  manager.registerSidebarTab(tab);
+  followLanguage(manager, tab, () => ({ title: TAB_TEXT.title, tooltip: TAB_TEXT.tooltip }), redraw);
 }
 
 app.registerExtension({

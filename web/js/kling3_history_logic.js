@@ -1,11 +1,12 @@
 // Pure logic of the history panel and the budget settings: how a ledger line, the totals and the
-// budgets read. No DOM, no ComfyUI: tested with node --test (web/tests/kling3_history.test.mjs).
+// budgets read, and the Spending tab's title in the user's language. No DOM, no ComfyUI: tested
+// with node --test (web/tests/kling3_history.test.mjs, kling3_locale_switch.test.mjs).
 //
 // A ledger line (GET /runcomfy/kling3/history): {id, request_id, state, created_at, updated_at
 // (seconds since the epoch), prompt (excerpt), duration, aspect_ratio, sound, shots, estimate_usd,
 // cost_usd, video_cached, error}.
 
-import { t } from "./kling3_i18n.js";
+import { onLocaleChange, t } from "./kling3_i18n.js";
 
 // Every user-visible string of the panel and the budget settings, in one place: getters through t()
 // (kling3_i18n.js), so the language is read when the text is shown.
@@ -207,4 +208,39 @@ export function lineSignature(line) {
 export function mergeOlder(current, older) {
   const seen = new Set(current.map((line) => line.id));
   return [...current, ...older.filter((line) => !seen.has(line.id))];
+}
+
+// --- the tab's title and tooltip -----------------------------------------------------------------
+// Frontend 1.43 keeps a sidebar tab's title and tooltip as they were registered and shows them
+// through its own i18n as st(text, text) (SidebarIcon): a key of its messages is translated, any
+// other text is shown as it is. A "kling3." key would show as itself in a language the pack has no
+// texts for (its te() looks in the current language only), so the tab is registered with the pack's
+// texts and, when the language changes, they are written into the tab the frontend holds (an entry
+// of its reactive list of tabs: the button redraws).
+
+/** Write `texts` ({title, tooltip}) into the tab `id` of `tabs` where they differ; whether anything changed. */
+export function retitleTab(tabs, id, texts) {
+  const tab = Array.isArray(tabs) ? tabs.find((entry) => entry?.id === id) : null;
+  if (!tab) return false;
+  let changed = false;
+  for (const [field, text] of Object.entries(texts ?? {})) {
+    if (typeof text !== "string" || tab[field] === text) continue;
+    tab[field] = text;
+    changed = true;
+  }
+  return changed;
+}
+
+/**
+ * Keep the registered `tab`'s title and tooltip in the user's language: `texts()` gives them now,
+ * `manager` is app.extensionManager (getSidebarTabs() holds the frontend's entry of the tab), then
+ * `redraw()` for what the tab's element shows. Returns the unsubscribe.
+ */
+export function followLanguage(manager, tab, texts, redraw = () => {}) {
+  return onLocaleChange(() => {
+    const now = texts();
+    const tabs = typeof manager?.getSidebarTabs === "function" ? manager.getSidebarTabs() : null;
+    if (!retitleTab(tabs, tab.id, now)) retitleTab([tab], tab.id, now);
+    redraw();
+  });
 }

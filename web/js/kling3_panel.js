@@ -1,15 +1,17 @@
 // The panel on the text-to-video node: cost estimate (and what the last run was charged),
 // multi-shot timeline, live status.
 // One DOM widget (not serialised: nothing of it enters the workflow or the prompt), redrawn
-// only when what it shows changes. Works in the canvas and in the Vue node renderer.
+// only when what it shows changes. Works in the canvas and in the Vue node renderer. What it shows
+// is worked out by kling3_cost.js, kling3_timeline.js and kling3_status.js from the graph as
+// kling3_graph.js reads it; this module draws it and sizes the node.
 
-import {
-  buildTimeline, collectSegments, costEstimate, formatUsd, liveStatus, NODE_TYPES, typicalTimeText,
-} from "./kling3_logic.js";
+import { chargedOf, chargedText, costEstimate } from "./kling3_cost.js";
+import { collectSegments, readSegment, upstreamNode, widgetValue } from "./kling3_graph.js";
 import { t } from "./kling3_i18n.js";
+import { liveStatus, typicalTimeText } from "./kling3_status.js";
+import { buildTimeline } from "./kling3_timeline.js";
 
 export const PANEL_WIDGET = "runcomfy_kling3_panel";
-const BYPASS_MODE = 4;
 const SETTLE_MS = 1000;
 const BLOCK_COLORS = ["#4f7cff", "#2fb38a", "#d08a2c", "#b05bd6", "#d04f6a", "#3aa6c9"];
 
@@ -54,80 +56,6 @@ function el(tag, className, text) {
   if (className) node.className = className;
   if (text !== undefined) node.textContent = text;
   return node;
-}
-
-// --- reading the graph ---------------------------------------------------------------------
-
-function widgetOf(node, name) {
-  return node.widgets?.find((w) => w.name === name);
-}
-
-function inputLinked(node, name) {
-  const input = node.inputs?.find((i) => i.name === name);
-  return input?.link !== null && input?.link !== undefined;
-}
-
-/** A widget's value, or null when a link feeds that input (its widget value is then stale). */
-export function widgetValue(node, name) {
-  if (inputLinked(node, name)) return null;
-  const widget = widgetOf(node, name);
-  return widget ? widget.value : null;
-}
-
-/** The node linked to `node`'s input `name`, through legacy "Reroute" nodes; null if none. */
-export function upstreamNode(node, name) {
-  let current = node;
-  let inputName = name;
-  for (let hops = 0; hops < 64; hops++) {
-    const input = inputName === null ? current.inputs?.[0] : current.inputs?.find((i) => i.name === inputName);
-    if (!input || input.link === null || input.link === undefined) return null;
-    const graph = current.graph;
-    const link = graph?.getLink ? graph.getLink(input.link) : graph?.links?.[input.link];
-    const origin = link ? graph.getNodeById(link.origin_id) : null;
-    if (!origin) return null;
-    if (origin.type !== "Reroute") return origin;
-    current = origin;
-    inputName = null;
-  }
-  return null;
-}
-
-export function readSegment(node) {
-  if ((node.comfyClass ?? node.type) !== NODE_TYPES.segment) return null;
-  if (node.mode === BYPASS_MODE) return { skip: true };
-  const prompt = widgetValue(node, "prompt");
-  const duration = Number(widgetValue(node, "duration"));
-  return { prompt: typeof prompt === "string" ? prompt : null,
-    duration: inputLinked(node, "duration") || !Number.isFinite(duration) ? null : duration };
-}
-
-// --- what the last run was charged ---------------------------------------------------------
-// The "done" status event carries `cost_usd` when RunComfy's result said what it charged
-// (include_cost). It is shown next to the estimate, always labelled as the last run's: the
-// estimate follows the inputs as they are now (the next run's price), the charge is a fact about
-// the run that ended, so the label stays true when the user then edits duration, sound or shots,
-// and both stay side by side to compare (like that run's status row below). The next event for
-// the node (a new run, which brings its own charge) removes it; a run that reported no cost shows
-// nothing extra. Kept in the page only: the Spending tab has every job's estimate and charge.
-
-/** {usd, requestId} from a status event, or null when it reports no charge. */
-export function chargedOf(payload) {
-  const usd = payload?.cost_usd;
-  if (payload?.phase !== "done" || typeof usd !== "number" || !Number.isFinite(usd) || usd < 0) return null;
-  return { usd, requestId: payload.request_id ? String(payload.request_id) : null };
-}
-
-/** The charge's text and tooltip ({text, title}), or null when there is none. */
-export function chargedText(charged) {
-  if (!charged) return null;
-  const usd = formatUsd(charged.usd);
-  return {
-    text: t("kling3.panel.charged", "last run: {usd} charged", { usd }),
-    title: t("kling3.panel.chargedTitle", "RunComfy charged {usd} for the last run's video (request {id}), as "
-      + "its API reported it. The estimate is the price of the next run, with the inputs as they are now. A video "
-      + "reused from the pack's cache is not charged again. Every job's estimate and charge: the Spending tab.",
-    { usd, id: charged.requestId ?? "?" }),
-  };
 }
 
 // --- the panel -----------------------------------------------------------------------------

@@ -13,7 +13,9 @@
 // this module with plain objects (web/tests/kling3_prompt_list.test.mjs). The line is a DOM widget
 // of a fixed height (two lines of text): its text changes while the user types, nothing around it moves.
 
-import { costEstimate, formatUsd, MAX_DURATION_S, NODE_TYPES } from "./kling3_logic.js";
+import { costEstimate, formatUsd } from "./kling3_cost.js";
+import { NODE_TYPES } from "./kling3_graph.js";
+import { MAX_DURATION_S } from "./kling3_timeline.js";
 import { badgeGetter } from "./kling3_badges.js";
 import { t } from "./kling3_i18n.js";
 

@@ -5,7 +5,7 @@
 // only the masked key and its source come back. So the key is never in comfy.settings.json,
 // never in a workflow, and never sent back to any browser in full.
 
-import { tokenCheckText, tokenStatusText } from "./kling3_logic.js";
+import { tokenCheckText, tokenStatusText } from "./kling3_token_text.js";
 import { t } from "./kling3_i18n.js";
 
 export const SETTING_ID = "RunComfy.Kling3.ApiToken";

@@ -7,6 +7,13 @@
 // translatable through kling3_i18n.js, and are set on the frontend's template store (Pinia,
 // "workflowTemplates") whenever it (re)loads the list. Names not listed get a tidy title made
 // from the file name. No ComfyUI imports: node --test runs the text functions as they are.
+//
+// The store's lists (enhancedTemplates, groupedTemplates) are computed: they are built afresh, with
+// the file names as titles, whenever the templates are fetched again, which the frontend does on
+// every change of Comfy.Locale (a watcher on its i18n locale calls fetchCoreTemplates, no action an
+// extension could follow) without calling loadWorkflowTemplates again. So the titles are set after
+// every change of the store's state too (fetchCoreTemplates replaces knownTemplateNames), in the
+// language then in use.
 
 import { t } from "./kling3_i18n.js";
 
@@ -92,6 +99,7 @@ function watchStore(store) {
   store.$onAction(({ name, after }) => {
     if (name === LOAD_ACTION) after(() => fixStore(store));
   });
+  store.$subscribe?.(() => fixStore(store), { detached: true });
   if (store.isLoaded) fixStore(store);
 }
 

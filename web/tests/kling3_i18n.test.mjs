@@ -95,7 +95,8 @@ test("a failing /i18n leaves English and still follows the locale", async () => 
 
 test("the pack's own locales drive the extension's texts (statusText, costEstimate)", async () => {
   const { readFile } = await import("node:fs/promises");
-  const { costEstimate, statusText } = await import("../js/kling3_logic.js");
+  const { costEstimate } = await import("../js/kling3_cost.js");
+  const { statusText } = await import("../js/kling3_status.js");
   const data = {};
   for (const lang of ["en", "ko", "zh", "ja"]) {
     data[lang] = JSON.parse(await readFile(new URL(`../../locales/${lang}/main.json`, import.meta.url), "utf8"));

@@ -1,13 +1,15 @@
-// Logic of the Kling 3.0 extension: status text, live clock, ETA, cost, timeline, graph walks.
+// The extension's pure logic: status text, live clock, ETA (kling3_status.js), cost (kling3_cost.js),
+// timeline (kling3_timeline.js), graph walks (kling3_graph.js), the token entry's texts (kling3_token_text.js).
 // Run: node --test web/tests/
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
-import {
-  buildTimeline, clock, collectSegments, costEstimate, DEFAULT_PRICING, liveStatus, progressFraction,
-  resolveExecutionId, shortId, statusText, tokenCheckText, tokenStatusText, typicalTimeText,
-} from "../js/kling3_logic.js";
+import { costEstimate, DEFAULT_PRICING } from "../js/kling3_cost.js";
+import { collectSegments, resolveExecutionId } from "../js/kling3_graph.js";
+import { clock, liveStatus, progressFraction, shortId, statusText, typicalTimeText } from "../js/kling3_status.js";
+import { buildTimeline } from "../js/kling3_timeline.js";
+import { tokenCheckText, tokenStatusText } from "../js/kling3_token_text.js";
 
 const cases = JSON.parse(readFileSync(new URL("./status_text_cases.json", import.meta.url), "utf8")).cases;
 

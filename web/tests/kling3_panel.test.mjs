@@ -23,8 +23,9 @@ class FakeElement {
 }
 globalThis.document = { createElement: (tag) => new FakeElement(tag), head: new FakeElement("head") };
 
-const { chargedOf, chargedText, Kling3Panel, PANEL_WIDGET, readSegment, upstreamNode, widgetValue } =
-  await import("../js/kling3_panel.js");
+const { Kling3Panel, PANEL_WIDGET } = await import("../js/kling3_panel.js");
+const { chargedOf, chargedText } = await import("../js/kling3_cost.js");
+const { readSegment, upstreamNode, widgetValue } = await import("../js/kling3_graph.js");
 
 // --- a litegraph-shaped graph ----------------------------------------------------------------
 

@@ -6,7 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 
-import { DEFAULT_PRICING, NODE_TYPES } from "../js/kling3_logic.js";
+import { DEFAULT_PRICING } from "../js/kling3_cost.js";
+import { NODE_TYPES } from "../js/kling3_graph.js";
 import {
   charCount, downstreamJobs, jobEstimate, listModel, listProblem, listTexts, MAX_PROMPT_CHARS, MAX_PROMPTS,
   parsePrompts, pyStrip,
