@@ -196,12 +196,20 @@ class ComfyPage:
 
     def step_widget(self, node_id: int, name: str, steps: int) -> None:
         """Change a number widget by ``steps`` clicks on its arrows, waiting for each to land."""
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+        changed = ("([id, name, before]) => app.graph.getNodeById(id).widgets"
+                   ".find((w) => w.name === name).value !== before")
         for _ in range(abs(steps)):
             before = self.widget_value(node_id, name)
             self.click_widget(node_id, name, "right" if steps > 0 else "left")
-            self.page.wait_for_function("([id, name, before]) => app.graph.getNodeById(id).widgets"
-                                        ".find((w) => w.name === name).value !== before",
-                                        arg=[node_id, name, before])
+            try:
+                self.page.wait_for_function(changed, arg=[node_id, name, before], timeout=5000)
+            except PlaywrightTimeoutError:
+                # the canvas moved between finding the arrow and clicking it (a node still
+                # laying itself out): the click went elsewhere, so find the arrow and click again
+                self.click_widget(node_id, name, "right" if steps > 0 else "left")
+                self.page.wait_for_function(changed, arg=[node_id, name, before])
 
     # --- running --------------------------------------------------------------------------------
     def run(self, timeout: float = 180) -> dict:

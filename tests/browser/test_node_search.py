@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
 from browser.comfy_page import T2V
 from pack_loader import PACK_DIR
 
@@ -79,9 +81,19 @@ def add_from_search(comfy_page, row) -> int:
     node = comfy_page.node_id(T2V)
     box = page.evaluate("(() => { const r = app.canvas.canvas.getBoundingClientRect();"
                         " return {x: r.left + r.width / 3, y: r.top + r.height / 4}; })()")
-    page.mouse.move(box["x"], box["y"], steps=4)
-    page.mouse.click(box["x"], box["y"])
-    page.wait_for_function("id => !app.graph.getNodeById(id).flags?.ghost", arg=node)
+    placed = "id => !app.graph.getNodeById(id).flags?.ghost"
+    for attempt in range(5):
+        # the ghost takes the pointer only once the search has closed: a click before that is
+        # lost, so move (as a person does) and click again until it lands
+        x, y = box["x"] + 12 * attempt, box["y"] + 8 * attempt
+        page.mouse.move(x, y, steps=4)
+        page.mouse.click(x, y)
+        try:
+            page.wait_for_function(placed, arg=node, timeout=3000)
+            return node
+        except PlaywrightTimeoutError:
+            continue
+    page.wait_for_function(placed, arg=node)
     return node
 
 
