@@ -22,6 +22,8 @@ has, and times only the load itself. A method about to exhaust the machine's mem
   core-tuned the same with glibc told to give freed frames back (MALLOC_MMAP_THRESHOLD_):
              leaner and faster than core as shipped, so ratios against it are conservative
   cv2-stack  a plain opencv loader: read, BGR->RGB, float32 / 255 into a list, then torch.stack
+  floor-warm, pack-warm  the floor and the pack with the output faulted in beforehand, as inside
+             ComfyUI, and the bound two CPUs set on decode + write (decode_warm.py)
 
 Before every run the script waits until freed memory has settled (see bench_support.py).
 """
@@ -37,10 +39,11 @@ import threading
 import time
 from pathlib import Path
 
+import decode_warm
 from bench_support import (GIB, MIB, REPO_ROOT, available_bytes, clip_path, ensure_clip,
                            machine_summary, process_rss, wait_for_settled_memory)
 
-METHODS = ("floor", "floor-thp", "pack", "core", "core-tuned", "cv2-stack")
+METHODS = ("floor", "floor-thp", "pack", "core", "core-tuned", "cv2-stack", *decode_warm.RUNNERS)
 #: glibc keeps freed 24 MiB frames in its heap and grows past them (its mmap threshold adapts
 #: upwards), so core's list costs about twice its size; this setting stops that. It only makes
 #: core leaner and faster, so a ratio against it is conservative.
@@ -122,7 +125,7 @@ def run_cv2_stack(clip: str):
 
 RUNNERS = {"floor": run_floor, "floor-thp": lambda clip: run_floor(clip, huge_pages=True),
            "pack": run_pack, "core": run_core, "core-tuned": run_core,
-           "cv2-stack": run_cv2_stack}
+           "cv2-stack": run_cv2_stack, **decode_warm.RUNNERS}
 
 
 def rss_now() -> int:
@@ -142,7 +145,7 @@ def child(method: str, clip: str) -> None:
     print(f"started {time.monotonic()}", flush=True)
     started = time.perf_counter()
     result, extra = RUNNERS[method](clip)
-    wall = time.perf_counter() - started
+    wall = extra.pop("timed_s", time.perf_counter() - started)  # a warm method times its own part
     usage = resource.getrusage(resource.RUSAGE_SELF)
     print(json.dumps({"method": method, "wall_s": wall, "peak_rss": usage.ru_maxrss * 1024,
                       "baseline_rss": baseline, "cpu_s": usage.ru_utime + usage.ru_stime,
@@ -251,6 +254,8 @@ def print_report(results: dict, times: dict) -> None:
         baseline = "n/a" if r.get("stopped") else f"{r['baseline_rss'] / GIB:.2f}"
         print(f"{method:<11} {mark}{r['wall_s']:>7.2f} {mark}{r['peak_rss'] / GIB:>11.2f} "
               f"{baseline:>13} {r['nbytes'] / GIB:>11.2f}  {'; '.join(notes)}")
+    for line in decode_warm.report(results):
+        print(line)
     if "pack" not in results:
         return
     pack = results["pack"]
