@@ -12,6 +12,7 @@ import contextvars
 import functools
 import logging
 import math
+import sys
 import threading
 import time
 from typing import Callable, TypeVar
@@ -168,9 +169,9 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
         # the Cancel before the first job's slot comes free, not at its own loop's next tick
         return stop.is_set() or _cancels.seen_since(epoch)
     # Not asyncio.to_thread: the loop's default pool has min(32, CPUs + 4) threads (6 on two
-    # CPUs), shared with ComfyUI's server. A batch of jobs that wait for minutes would hold all of
-    # them: jobs past the sixth would not start (nor show "waiting for a slot") whatever the job
-    # limit, and ComfyUI's own work in that pool would stall behind them.
+    # CPUs), shared with every other node of the prompt. A batch of jobs that wait for minutes
+    # would hold all of them: jobs past the sixth would not start (nor show "waiting for a slot")
+    # whatever the job limit, and other nodes' threads would wait behind them.
     call = functools.partial(contextvars.copy_context().run, work, should_stop)
     future = asyncio.get_running_loop().run_in_executor(_JOBS, call)
     try:
@@ -181,6 +182,11 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
         # worker threads before it moves on, so the worker must stop now too, whatever raised.
         stop.set()
         future.add_done_callback(_log_late_outcome)
+        if isinstance(sys.exc_info()[1], asyncio.CancelledError) and not future.done():
+            # ComfyUI ends the prompt when its tasks end (its asyncio.run would wait for threads
+            # of the default pool, not of ours): let the worker finish stopping first, so a job
+            # still queued is cancelled before the prompt is reported ended
+            await asyncio.wait({future}, timeout=STOP_GRACE_S)
         raise
     try:
         result = future.result()

@@ -1,6 +1,6 @@
 """The jobs' worker threads: a batch's jobs wait for minutes each, so they must not live in the
 event loop's default thread pool, which holds min(32, CPUs + 4) threads (6 on a two-CPU machine)
-and which ComfyUI's server uses too."""
+and which the other nodes of the prompt use too."""
 from __future__ import annotations
 
 import asyncio
