@@ -10,6 +10,7 @@
 
 import { amountField, budgetStatusText, parseAmount, parseDays, setByEnvironment } from "./kling3_history_logic.js";
 import { t } from "./kling3_i18n.js";
+import { addStyleOnce, el } from "./kling3_dom.js";
 
 export const BUDGET_ROUTE = "/runcomfy/kling3/budget";
 const CATEGORY = ["RunComfy", "Kling 3.0 spending"];
@@ -105,14 +106,6 @@ const STYLE = `
 .rk3-budget-error:empty { display: none; }
 `;
 
-let styleAdded = false;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 // kind -> the field of POST /runcomfy/kling3/budget it saves
 const FIELDS = { daily: "daily_usd", monthly: "monthly_usd", keep: "keep_days", parallel: "max_parallel" };
@@ -128,12 +121,7 @@ function parseField(kind, text) {
  * runs after a save (the history panel refreshes its totals).
  */
 export function budgetSettingElement(kind, request, onSaved = () => {}) {
-  if (!styleAdded) {
-    const style = document.createElement("style");
-    style.textContent = STYLE;
-    document.head.appendChild(style);
-    styleAdded = true;
-  }
+  addStyleOnce("budget", STYLE);
   const root = el("div", `rk3-budget rk3-budget-${kind}`);
   const input = el("input", `${INPUT_CLASS} rk3-budget-input`);
   const placeholder = kind === "parallel" ? String(PARALLEL.default)

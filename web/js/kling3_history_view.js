@@ -10,6 +10,7 @@ import {
   costText, lineActions, lineSignature, lineTime, settingsText, stateKind, stateLabel, totalsRows,
 } from "./kling3_history_logic.js";
 import { t } from "./kling3_i18n.js";
+import { addStyleOnce, el } from "./kling3_dom.js";
 
 // Every user-visible string of this file: getters through t(), read when the text is shown.
 export const UI = Object.freeze({
@@ -78,14 +79,6 @@ const STYLE = `
 .rk3h-more { margin-top: 8px; width: 100%; }
 `;
 
-let styleAdded = false;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined && text !== null) node.textContent = text;
-  return node;
-}
 
 function button(text, className, onClick) {
   const node = el("button", className, text);
@@ -99,12 +92,7 @@ function button(text, className, onClick) {
  * videoUrl(line), resolve(line, requestId | null) -> Promise.
  */
 export function createHistoryView(container, handlers) {
-  if (!styleAdded) {
-    const style = document.createElement("style");
-    style.textContent = STYLE;
-    document.head.appendChild(style);
-    styleAdded = true;
-  }
+  addStyleOnce("history", STYLE);
   const root = el("div", "rk3h");
   const head = el("div", "rk3h-head");
   head.append(el("span", "rk3h-title", UI.heading), button(UI.refresh, "rk3h-refresh", () => handlers.refresh()));

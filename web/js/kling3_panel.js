@@ -10,6 +10,7 @@ import { collectSegments, readSegment, upstreamNode, widgetValue } from "./kling
 import { t } from "./kling3_i18n.js";
 import { liveStatus, typicalTimeText } from "./kling3_status.js";
 import { buildTimeline } from "./kling3_timeline.js";
+import { addStyleOnce, el } from "./kling3_dom.js";
 
 export const PANEL_WIDGET = "runcomfy_kling3_panel";
 const SETTLE_MS = 1000;
@@ -42,21 +43,10 @@ const STYLE = `
   border: none; padding: 0; cursor: pointer; } .rk3-preview-toggle:hover { color: var(--fg-color, #ddd); }
 `;
 
-let styleAdded = false;
 function addStyle() {
-  if (styleAdded) return;
-  const style = document.createElement("style");
-  style.textContent = STYLE;
-  document.head.appendChild(style);
-  styleAdded = true;
+  addStyleOnce("panel", STYLE);
 }
 
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 // --- the panel -----------------------------------------------------------------------------
 

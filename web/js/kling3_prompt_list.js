@@ -18,6 +18,7 @@ import { NODE_TYPES } from "./kling3_graph.js";
 import { MAX_DURATION_S } from "./kling3_timeline.js";
 import { badgeGetter } from "./kling3_badges.js";
 import { t } from "./kling3_i18n.js";
+import { addStyleOnce } from "./kling3_dom.js";
 
 export const LIST_WIDGET = "runcomfy_kling3_list";
 export const MAX_PROMPTS = 20;          // core/batch.py MAX_PROMPTS
@@ -214,20 +215,13 @@ const STYLE = `
   overflow-wrap: anywhere; user-select: text; }
 .rk3-list-line.rk3-list-warn { color: #f0b040; }
 `;
-let styleAdded = false;
-
 /**
  * Put the badge and the line on a Prompt List node. `services.pricing()` gives the prices in use
  * (the pricing route's, as for the text-to-video node's badge).
  */
 export function attachPromptList(node, services) {
   if (node.runcomfyKling3List) return node.runcomfyKling3List;
-  if (!styleAdded && typeof document !== "undefined") {
-    const style = document.createElement("style");
-    style.textContent = STYLE;
-    document.head.appendChild(style);
-    styleAdded = true;
-  }
+  addStyleOnce("promptList", STYLE);
   const element = document.createElement("div");
   element.className = "rk3-list";
   const line = document.createElement("div");

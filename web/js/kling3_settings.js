@@ -7,6 +7,7 @@
 
 import { tokenCheckText, tokenStatusText } from "./kling3_token_text.js";
 import { t } from "./kling3_i18n.js";
+import { addStyleOnce, el } from "./kling3_dom.js";
 
 export const SETTING_ID = "RunComfy.Kling3.ApiToken";
 export const TOKEN_ROUTE = "/runcomfy/kling3/token";
@@ -32,26 +33,13 @@ const STYLE = `
 .rk3-token-result.unreachable { color: #e0a030; }
 `;
 
-let styleAdded = false;
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
 
 /**
  * The setting's element. `request(path, {method, body})` resolves to the JSON answer or throws
  * an Error with the server's message; `onChange()` runs after the token was saved or removed.
  */
 export function tokenSettingElement(request, onChange = () => {}) {
-  if (!styleAdded) {
-    const style = document.createElement("style");
-    style.textContent = STYLE;
-    document.head.appendChild(style);
-    styleAdded = true;
-  }
+  addStyleOnce("token", STYLE);
   const root = el("div", "rk3-token");
   const status = el("div", "rk3-token-status", t("kling3.token.reading", "Reading the token setting\u2026"));
   const input = el("input", `${INPUT_CLASS} rk3-token-input`);
