@@ -12,12 +12,10 @@ import contextvars
 import functools
 import logging
 import math
-import sys
 import threading
 import time
-from typing import Callable, TypeVar
-
 from concurrent.futures import ThreadPoolExecutor
+from typing import Callable, TypeVar
 
 from ..core.errors import RunComfyError, StoppedError
 from ..core.slots import LIMIT_RANGE
@@ -176,13 +174,13 @@ async def run_job(work: Callable[[Callable[[], bool]], T], progress: Progress, v
     future = asyncio.get_running_loop().run_in_executor(_JOBS, call)
     try:
         stopped = await _watch(future, stop, epoch, progress, view)
-    except BaseException:
+    except BaseException as exc:
         # ComfyUI cancelled this task (another node of the graph failed or was interrupted), the
-        # worker did not answer Cancel in time, or drawing the status failed: ComfyUI waits for
-        # worker threads before it moves on, so the worker must stop now too, whatever raised.
+        # worker did not answer Cancel in time, or drawing the status failed: the worker must
+        # stop now too, whatever raised.
         stop.set()
         future.add_done_callback(_log_late_outcome)
-        if isinstance(sys.exc_info()[1], asyncio.CancelledError) and not future.done():
+        if isinstance(exc, asyncio.CancelledError) and not future.done():
             # ComfyUI ends the prompt when its tasks end (its asyncio.run would wait for threads
             # of the default pool, not of ours): let the worker finish stopping first, so a job
             # still queued is cancelled before the prompt is reported ended
