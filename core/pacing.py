@@ -5,11 +5,12 @@ moment the job is expected to finish (this user's median generating time for the
 ``store.timings``), the pace goes up to one status request a second, never more, which halves
 that delay; far from it, nothing changes. Without a history the pace stays as it is.
 
-Before that moment (or at completion at the latest) the output buffer of the expected clip is
-allocated and faulted in (``frames.reserve_frames``): on virtual machines faulting in 8 GiB
-costs about as much CPU as decoding it, and while the job generates the CPU is idle. The
-buffer is the one the frames will fill, so the peak does not grow; if the file turns out
-different it is let go before another is allocated.
+Before that moment the output buffer of the expected clip is allocated and faulted in
+(``frames.reserve_frames``): on virtual machines faulting in 8 GiB costs about as much CPU as
+decoding it, and while the job generates the CPU is idle. The buffer is the one the frames will
+fill, so the peak does not grow; if the file turns out different it is let go before another is
+allocated. Reserved only at completion (no generation time to expect yet), it is faulted in once
+the file's header matches, so a file that differs costs nothing.
 """
 from __future__ import annotations
 
@@ -55,11 +56,12 @@ class Pacer:
             return min(self.poll_interval, MIN_POLL_INTERVAL_S)
         return self.poll_interval
 
-    def reserve(self) -> Reservation | None:
-        """Reserve the expected output now (once); the reservation, or None."""
+    def reserve(self, *, prefault_now: bool = True) -> Reservation | None:
+        """Reserve the expected output now (once); the reservation, or None. At completion
+        (``prefault_now=False``) its memory is faulted in only once the file's header matches."""
         if not self._reserved and self.expected is not None and self.selection is not None:
             self._reserved = True
-            self.reservation = reserve_frames(self.expected, self.selection)
+            self.reservation = reserve_frames(self.expected, self.selection, prefault_now=prefault_now)
         return self.reservation
 
     def release(self) -> None:

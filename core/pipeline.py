@@ -150,7 +150,7 @@ class Pipeline:
                 self.state.timings().record(request.duration, video.generating_s)
             self._prune_ledger()
             return self._decode(video, selection, progress, stream if not video.reused else None,
-                                pacer.reserve()).with_shots(request.to_body(), selection)
+                                pacer.reserve(prefault_now=False)).with_shots(request.to_body(), selection)
 
     def fetch(self, request_id: str, selection: FrameSelection, settings: ApiSettings | None, *,
               progress: Progress, should_stop: Callable[[], bool] | None = None) -> PipelineResult:
@@ -201,7 +201,7 @@ class Pipeline:
         generating_s = progress.generating_seconds()
         progress.begin(Phase.DOWNLOADING)
         if pacer is not None and stream is not None:
-            stream.reserved = pacer.reserve()  # at the latest now: faulting in overlaps the download
+            stream.reserved = pacer.reserve(prefault_now=False)  # faulted in once the header matches
         dest = cache.prepare(request_id, result.video_url, result.cost_usd)
         limit = {} if self.max_download_bytes is None else {"max_bytes": self.max_download_bytes}
         if stream is not None:

@@ -108,3 +108,24 @@ def test_non_media_file_is_a_decode_error(tmp_path):
     fake.write_text("<!DOCTYPE html><html><body>Not found</body></html>")
     with pytest.raises(errors.DecodeError, match="page.mp4"):
         audio_mod.decode_audio(fake)
+
+
+@pytest.mark.parametrize("name", ["sound", "silent"])
+@pytest.mark.parametrize("end", [2.0, 1.5, 0.04, 2.5])
+def test_the_sound_decoded_beside_the_frames_then_cut_is_the_span_decoded_alone(clips, name, end):
+    """The whole track decoded ahead (while the frames decode) and cut to the frames' span must
+    be sample for sample what decoding that span alone gives; a span past the track is decoded
+    alone."""
+    cut = audio_mod.SoundAhead(clips[name]).span(duration=2.0, start=0.0, end=end)
+    alone = audio_mod.decode_audio(clips[name], duration=2.0, start=0.0, end=end)
+    assert (cut.sample_rate, cut.is_silent_fill) == (alone.sample_rate, alone.is_silent_fill)
+    np.testing.assert_array_equal(cut.samples, alone.samples)
+    assert cut.samples.flags.c_contiguous
+
+
+def test_a_sound_that_cannot_be_decoded_ahead_reports_its_error_at_the_cut(tmp_path):
+    fake = tmp_path / "page.mp4"
+    fake.write_text("<html>sign in</html>")
+    ahead = audio_mod.SoundAhead(fake)
+    with pytest.raises(errors.DecodeError, match="page.mp4 could not be opened to read its sound"):
+        ahead.span(duration=2.0, start=0.0, end=1.0)

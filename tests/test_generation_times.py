@@ -85,3 +85,30 @@ def test_records_from_two_processes_all_land(tmp_path):
              for _ in range(2)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
     assert len(stored(tmp_path)) == 16  # transactions: no process lost a sample of the other
+
+
+HOLD_THE_WRITE_LOCK = r"""
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute("CREATE TABLE IF NOT EXISTS other (a)")
+db.execute("BEGIN IMMEDIATE")
+db.execute("INSERT INTO other VALUES (1)")
+print("holding", flush=True)
+time.sleep(float(sys.argv[2]))
+db.execute("COMMIT")
+"""
+
+
+def test_a_state_file_another_process_is_writing_is_waited_for_not_called_damaged(tmp_path):
+    """Two ComfyUIs starting at once on one folder: while one writes the new (or an older
+    version's) state file, the other's set-up switches it to WAL, which SQLite answers with an
+    immediate "database is locked" (its busy timeout does not cover that case). The set-up
+    waits for the other writer instead of losing the record or calling the file damaged."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_THE_WRITE_LOCK, str(tmp_path / "state.db"), "0.8"],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"
+        times_in(tmp_path).record(5, 42.0)
+    finally:
+        assert holder.wait(timeout=30) == 0
+    assert stored(tmp_path) == [(5, 42.0)]

@@ -276,3 +276,25 @@ def test_reserved_buffer_is_the_one_the_frames_fill(tmp_path):
     other = frames_mod.reserve_frames(frames_mod.VideoInfo(64, 64, 24.0, 48, 2.0, False), FrameSelection())
     assert np.array_equal(frames_mod.decode_frames(clip, reserved=other).frames, expected.frames)
     assert other.array is None
+
+
+def test_a_buffer_reserved_at_completion_is_faulted_in_only_once_the_header_matches(tmp_path):
+    """Reserved when the job completed (no generation time to expect yet), the expected clip's
+    memory is faulted in only when a decode takes it: a file of another size (a small or hostile
+    one) lets it go without a page touched."""
+    clip = video_maker.make_clip(tmp_path / "c.mp4", duration=2, resolution_scale=0.125, sound=False)
+    info = frames_mod.probe_video(clip)
+    other = frames_mod.reserve_frames(frames_mod.VideoInfo(64, 64, 24.0, 48, 2.0, False), FrameSelection(),
+                                      prefault_now=False)
+    prefaulter = other.prefaulter
+    frames_mod.decode_frames(clip, reserved=other)
+    assert other.array is None and not prefaulter.started
+    matching = frames_mod.reserve_frames(info, FrameSelection(), prefault_now=False)
+    prefaulter, address = matching.prefaulter, matching.array.ctypes.data
+    assert not prefaulter.started or not prefaulter.supported
+    decoded = frames_mod.decode_frames(clip, reserved=matching)
+    assert decoded.frames.ctypes.data == address
+    assert prefaulter.started == prefaulter.supported  # faulted in beside the decode, as before
+    early = frames_mod.reserve_frames(info, FrameSelection())  # during the generation: at once
+    assert early.prefaulter.started == early.prefaulter.supported
+    early.release()

@@ -13,6 +13,7 @@ whose sound starts 24 hours in therefore costs the span's few MB, not 31 GiB.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -74,6 +75,39 @@ def decode_audio(path, *, duration: float | None = None, start: float = 0.0,
         samples = np.zeros((channels, _count(end - start, rate)), np.float32)
         _fill(container, stream, samples, rate, start, name)
     return AudioTrack(samples, rate, False)
+
+
+class SoundAhead:
+    """The whole sound of a complete file, decoded in a thread of its own while the frames
+    decode (after them, it added ~0.1 s to every clip), then cut to the frames' span by
+    ``span``. A cut from the start is sample-exact with decoding just that span (every frame
+    lands at the same place), so it serves spans from 0 only; any other span, or a failure, is
+    decoded then as before (which reports the error). Use it when the span is about the whole
+    clip: the whole track is held until the cut."""
+
+    def __init__(self, path):
+        self.path = path
+        self._track: AudioTrack | None = None
+        self._thread = threading.Thread(target=self._run, name="sound-ahead", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._track = decode_audio(self.path)
+        except Exception:  # noqa: BLE001 - span() decodes again and reports it
+            self._track = None
+
+    def span(self, *, duration: float | None, start: float, end: float) -> AudioTrack:
+        self._thread.join()
+        whole, self._track = self._track, None
+        if whole is not None and start == 0:
+            wanted = _count(end, whole.sample_rate)
+            if wanted <= whole.samples.shape[1]:
+                samples = whole.samples[:, :wanted]
+                if wanted < whole.samples.shape[1]:
+                    samples = np.ascontiguousarray(samples)
+                return AudioTrack(samples, whole.sample_rate, whole.is_silent_fill)
+        return decode_audio(self.path, duration=duration, start=start, end=end)
 
 
 def _natural_end(container) -> float:

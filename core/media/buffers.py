@@ -158,6 +158,10 @@ class Prefaulter:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    @property
+    def started(self) -> bool:
+        return any(thread.ident is not None for thread in self._threads)
+
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:

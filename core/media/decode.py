@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import DecodeError
-from .audio import AudioTrack, decode_audio
+from .audio import AudioTrack, SoundAhead, decode_audio
 from .frames import DecodedFrames, Reservation, decode_frames
 from .growing_file import DownloadFeed, GrowingFile, Restarted
-from .probe import probe_video
 from .selection import FrameSelection
 
 log = logging.getLogger("runcomfy_kling3")
@@ -35,15 +33,28 @@ class DecodedClip:
 
 
 def decode_clip(path: Path, selection: FrameSelection, *, progress: Callable[[int, int], None] | None = None,
-                request_id: str | None = None, reserved: Reservation | None = None) -> DecodedClip:
+                request_id: str | None = None, reserved: Reservation | None = None,
+                sound: SoundAhead | None = None) -> DecodedClip:
+    sound = sound or sound_ahead(path, selection)
     frames = decode_frames(path, selection, request_id=request_id, progress=progress, reserved=reserved)
-    return DecodedClip(Path(path), frames, _audio_of(path, frames, selection))
+    return DecodedClip(Path(path), frames, _audio_of(path, frames, selection, sound))
 
 
-def _audio_of(path: Path, frames: DecodedFrames, selection: FrameSelection) -> AudioTrack:
+def sound_ahead(path: Path, selection: FrameSelection) -> SoundAhead | None:
+    """The sound decoded beside the frames, when the frames span the whole clip (nothing skipped
+    or capped: the whole track is what is kept)."""
+    if selection.skip_first_frames or selection.frame_load_cap:
+        return None
+    return SoundAhead(path)
+
+
+def _audio_of(path: Path, frames: DecodedFrames, selection: FrameSelection,
+              sound: SoundAhead | None = None) -> AudioTrack:
     source_fps = frames.source.fps or FALLBACK_FPS
     start = selection.skip_first_frames / source_fps
     end = start + frames.frame_count * selection.select_every_nth / source_fps
+    if sound is not None:
+        return sound.span(duration=frames.source.duration, start=start, end=end)
     return decode_audio(path, duration=frames.source.duration, start=start, end=end)
 
 
@@ -64,6 +75,7 @@ class StreamingDecode:
         self._thread: threading.Thread | None = None
         self._clip: DecodedClip | None = None
         self._error: BaseException | None = None
+        self._sound: SoundAhead | None = None
         #: how the frames were decoded: "while downloading", "after the download" (and why)
         self.mode = "after the download"
 
@@ -87,6 +99,7 @@ class StreamingDecode:
         return report
 
     def downloaded(self, path: Path) -> None:
+        self._sound = sound_ahead(path, self.selection)  # before the frames' thread can ask for it
         self.feed.finish(path)
 
     def abandon(self, error: BaseException) -> None:
@@ -106,8 +119,9 @@ class StreamingDecode:
         if self._clip is not None:
             return self._clip
         gc.collect()  # frames of an abandoned attempt must be gone before the next buffer
+        sound = self._sound if self._sound is not None and Path(self._sound.path) == Path(path) else None
         return decode_clip(path, self.selection, progress=self.progress, request_id=self.request_id,
-                           reserved=self.reserved)
+                           reserved=self.reserved, sound=sound)
 
     def _join(self) -> None:
         if self._thread is not None:
@@ -120,23 +134,18 @@ class StreamingDecode:
                 self.mode = ("after the download (it finished first)" if feed.final is not None
                              else "after the download (the mp4 index comes last)")
                 return
-            reader = None
             try:
                 reader = GrowingFile(feed)  # a handle of its own: it outlives the rename when done
-                info = probe_video(feed.path)
-            except (OSError, DecodeError):
-                if reader is not None:
-                    reader.close()
+            except OSError:
                 if feed.path is not None and feed.path.exists():
                     raise
                 self.mode = "after the download (it finished first)"
                 return
-            with reader:
+            with reader:  # the header is read from the decoder's own container (one open)
                 frames = decode_frames(feed.path, self.selection, request_id=self.request_id,
-                                       progress=self.progress, source=reader, reserved=self.reserved,
-                                       info=info)
+                                       progress=self.progress, source=reader, reserved=self.reserved)
             final = feed.wait_finished()
-            self._clip = DecodedClip(final, frames, _audio_of(final, frames, self.selection))
+            self._clip = DecodedClip(final, frames, _audio_of(final, frames, self.selection, self._sound))
             self.mode = "while downloading"
         except Restarted:
             self.mode = "after the download (the transfer started over)"

@@ -29,6 +29,7 @@ import numpy as np
 from . import buffers
 from .. import stopping
 from ..errors import DecodeError
+from .probe import open_failure
 from .selection import cover_crop
 
 log = logging.getLogger("runcomfy_kling3")
@@ -48,7 +49,7 @@ class FramePipeline:
         try:
             self.container = av.open(str(source) if isinstance(source, (str, os.PathLike)) else source)
         except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-            raise DecodeError(f"{self.name} could not be opened for decoding: {exc}") from None
+            raise open_failure(self.name, exc) from None
         if not self.container.streams.video:
             self.container.close()
             raise DecodeError(f"{self.name} contains no video stream")

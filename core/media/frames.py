@@ -21,7 +21,7 @@ import numpy as np
 
 from . import buffers
 from .memory import BYTES_PER_VALUE, check_memory, plan_frames
-from .probe import VideoInfo, probe_video
+from .probe import VideoInfo, probe_video, read_header  # probe_video: part of this module's API
 from .selection import FrameSelection, selected_count
 from ..errors import DecodeError, InvalidInputError
 
@@ -39,17 +39,25 @@ class DecodedFrames:
 
 
 class Reservation:
-    """An output buffer allocated and being faulted in before its file exists."""
+    """An output buffer allocated before its file exists, and faulted in: from now on
+    (``prefault_now``, while the job generates and the CPU is idle), or only once a decode
+    takes it (reserved at completion: a file that turns out different, small or hostile, then
+    costs no memory, not the gigabytes of the clip that was asked for)."""
 
-    def __init__(self, shape: tuple[int, int, int, int], fault_bytes: int):
+    def __init__(self, shape: tuple[int, int, int, int], fault_bytes: int, *, prefault_now: bool = True):
         self.array: np.ndarray | None = buffers.allocate(shape, np.float32)
-        self.prefaulter: buffers.Prefaulter | None = buffers.Prefaulter(self.array, fault_bytes).__enter__()
+        self.prefaulter: buffers.Prefaulter | None = buffers.Prefaulter(self.array, fault_bytes)
+        self._started = prefault_now
+        if prefault_now:
+            self.prefaulter.__enter__()
 
     def take(self, shape: tuple[int, int, int, int]):
         """(array, prefaulter) when the buffer fits ``shape`` (same frame size, at least as many
         frames), else None; either way the reservation lets go of the buffer."""
         array, prefaulter, self.array, self.prefaulter = self.array, self.prefaulter, None, None
         if array is not None and array.shape[1:] == shape[1:] and array.shape[0] >= shape[0]:
+            if not self._started and prefaulter is not None:
+                prefaulter.__enter__()
             return array, prefaulter
         self._drop(prefaulter)
         return None
@@ -64,10 +72,11 @@ class Reservation:
             prefaulter.stop()
 
 
-def reserve_frames(expected: VideoInfo, selection: FrameSelection) -> Reservation | None:
-    """Allocate the output of ``expected`` (the clip a request will make) and start faulting it
-    in. None when nothing would be reserved (no frames, or memory is short: the decode then
-    reports that with the real file's sizes)."""
+def reserve_frames(expected: VideoInfo, selection: FrameSelection, *,
+                   prefault_now: bool = True) -> Reservation | None:
+    """Allocate the output of ``expected`` (the clip a request will make) and fault it in (see
+    ``Reservation``). None when nothing would be reserved (no frames, or memory is short: the
+    decode then reports that with the real file's sizes)."""
     try:
         check_memory(expected, selection)
     except Exception:  # NotEnoughMemoryError, bad selection: decode_frames says it properly
@@ -76,7 +85,7 @@ def reserve_frames(expected: VideoInfo, selection: FrameSelection) -> Reservatio
     if count == 0:
         return None
     return Reservation((count + _spare(count, selection, capped=True), out_h, out_w, 3),
-                       count * out_h * out_w * 3 * BYTES_PER_VALUE)
+                       count * out_h * out_w * 3 * BYTES_PER_VALUE, prefault_now=prefault_now)
 
 
 def _spare(count: int, selection: FrameSelection, *, capped: bool, exact: bool = False) -> int:
@@ -106,8 +115,8 @@ def decode_frames(path, selection: FrameSelection = FrameSelection(), *,
 
     selection.validate()
     try:
-        info = info or probe_video(path)
         with FramePipeline(path if source is None else source, name=Path(path).name) as pipeline:
+            info = info or read_header(pipeline.container, Path(path).name)  # no second open
             if (pipeline.width, pipeline.height) != (info.width, info.height):
                 info = replace(info, width=pipeline.width, height=pipeline.height)
             count, out_h, out_w = plan_frames(info, selection)

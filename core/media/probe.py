@@ -45,31 +45,42 @@ def probe_video(path) -> VideoInfo:
     name = Path(path).name
     try:
         with av.open(str(path)) as container:
-            if not container.streams.video:
-                raise DecodeError(f"{name} contains no video stream")
-            stream = container.streams.video[0]
-            width, height = stream.codec_context.width, stream.codec_context.height
-            rate = stream.average_rate or stream.guessed_rate or stream.base_rate
-            fps = float(rate) if rate else 0.0
-            if stream.duration and stream.time_base:
-                duration = float(stream.duration * stream.time_base)
-            elif container.duration:
-                duration = container.duration / 1_000_000
-            else:
-                duration = 0.0
-            count, exact = int(stream.frames or 0), bool(stream.frames)
-            if not exact:
-                count = int(round(duration * fps))
-            has_audio = bool(container.streams.audio)
-            audio_rate = audio_channels = 0
-            if has_audio:
-                sound = container.streams.audio[0]
-                audio_rate = int(sound.rate or sound.codec_context.sample_rate or 0)
-                audio_channels = int(sound.codec_context.channels or 0)
+            return read_header(container, name)
     except DecodeError:
         raise
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise DecodeError(f"{name} could not be opened as a video: {_reason(exc)}") from None
+        raise open_failure(name, exc) from None
+
+
+def open_failure(name: str, exc: Exception) -> DecodeError:
+    """The error for a file PyAV could not open (not a video, or cut before its header)."""
+    return DecodeError(f"{name} could not be opened as a video: {_reason(exc)}")
+
+
+def read_header(container, name: str) -> VideoInfo:
+    """``probe_video`` of a container already open: each open costs a decoded frame (FFmpeg's
+    stream analysis, ~80 ms at 1080p), so a decode reads the header from its own container."""
+    if not container.streams.video:
+        raise DecodeError(f"{name} contains no video stream")
+    stream = container.streams.video[0]
+    width, height = stream.codec_context.width, stream.codec_context.height
+    rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+    fps = float(rate) if rate else 0.0
+    if stream.duration and stream.time_base:
+        duration = float(stream.duration * stream.time_base)
+    elif container.duration:
+        duration = container.duration / 1_000_000
+    else:
+        duration = 0.0
+    count, exact = int(stream.frames or 0), bool(stream.frames)
+    if not exact:
+        count = int(round(duration * fps))
+    has_audio = bool(container.streams.audio)
+    audio_rate = audio_channels = 0
+    if has_audio:
+        sound = container.streams.audio[0]
+        audio_rate = int(sound.rate or sound.codec_context.sample_rate or 0)
+        audio_channels = int(sound.codec_context.channels or 0)
     if width <= 0 or height <= 0 or fps <= 0:
         raise DecodeError(f"{name} has an unreadable video stream (size {width}x{height}, {fps:g} fps)")
     if duration <= 0 and count > 0:
@@ -108,45 +119,52 @@ def verify_video(path, *, name: str | None = None) -> VideoInfo:
 
     name = name or Path(path).name
     try:
-        info = probe_video(path)
-    except DecodeError as exc:
-        raise DecodeError(exc.reason.replace(Path(path).name, name, 1)) from None
+        container = av.open(str(path))  # opened once: the header and the packets
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
+        raise open_failure(name, exc) from None
+    with container:
+        info = read_header(container, name)
+        _read_to_the_end(container, path, info, name)
+    return info
+
+
+def _read_to_the_end(container, path, info: VideoInfo, name: str) -> None:
+    import av
+
     size = os.path.getsize(path)
     boxes_end = _mp4_boxes_end(path, size)
     if boxes_end is not None and boxes_end != size:
         raise DecodeError(f"{name} is damaged: its mp4 boxes span {boxes_end} bytes, the file has {size} "
                           f"({'it was cut short' if boxes_end > size else 'bytes after its end'})")
     try:
-        with av.open(str(path)) as container:
-            streams = [s for s in container.streams if s.type in ("video", "audio")]
-            video = container.streams.video[0]
-            held = {s.index: 0 for s in streams}
-            video_end = None
-            for packet in container.demux(*streams):
-                if not packet.size:
-                    continue  # the demuxer's end-of-stream marker
-                if packet.is_corrupt or (packet.pos is not None and packet.pos >= 0
-                                         and packet.pos + packet.size > size):
-                    raise DecodeError(f"{name} ends inside one of its {packet.stream.type} packets "
-                                      f"(the file was cut short)")
-                held[packet.stream.index] += 1
-                if packet.stream.index == video.index and packet.pts is not None:
-                    end = packet.pts + (packet.duration or 0)
-                    video_end = end if video_end is None else max(video_end, end)
-            for stream in streams:
-                if stream.frames and held[stream.index] < stream.frames:
-                    raise DecodeError(f"{name} is incomplete: its {stream.type} stream announces "
-                                      f"{stream.frames} frames but holds {held[stream.index]}")
-            if video.duration and video.time_base:
-                covered = float((video_end or 0) - (video.start_time or 0)) * float(video.time_base)
-                if covered < info.duration - 2.0 / info.fps:
-                    raise DecodeError(f"{name} is incomplete: its header states {info.duration:.2f} s "
-                                      f"of video but the file holds {max(covered, 0.0):.2f} s")
+        streams = [s for s in container.streams if s.type in ("video", "audio")]
+        video = container.streams.video[0]
+        held = {s.index: 0 for s in streams}
+        video_end = None
+        for packet in container.demux(*streams):
+            if not packet.size:
+                continue  # the demuxer's end-of-stream marker
+            if packet.is_corrupt or (packet.pos is not None and packet.pos >= 0
+                                     and packet.pos + packet.size > size):
+                raise DecodeError(f"{name} ends inside one of its {packet.stream.type} packets "
+                                  f"(the file was cut short)")
+            held[packet.stream.index] += 1
+            if packet.stream.index == video.index and packet.pts is not None:
+                end = packet.pts + (packet.duration or 0)
+                video_end = end if video_end is None else max(video_end, end)
+        for stream in streams:
+            if stream.frames and held[stream.index] < stream.frames:
+                raise DecodeError(f"{name} is incomplete: its {stream.type} stream announces "
+                                  f"{stream.frames} frames but holds {held[stream.index]}")
+        if video.duration and video.time_base:
+            covered = float((video_end or 0) - (video.start_time or 0)) * float(video.time_base)
+            if covered < info.duration - 2.0 / info.fps:
+                raise DecodeError(f"{name} is incomplete: its header states {info.duration:.2f} s "
+                                  f"of video but the file holds {max(covered, 0.0):.2f} s")
     except DecodeError:
         raise
     except (av.FFmpegError, OSError, ValueError) as exc:
         raise DecodeError(f"{name} could not be read to its end: {_reason(exc)}") from None
-    return info
 
 
 def _mp4_boxes_end(path, size: int) -> int | None:

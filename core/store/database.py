@@ -23,6 +23,7 @@ from ..errors import StateFileError
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
+LOCKED_RETRY_S = 0.05
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -110,11 +111,25 @@ class Database:
             connection.execute("PRAGMA synchronous=FULL")
             # set up once; again if the file was replaced or removed while the process ran
             if not self._ready or connection.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
-                self._prepare(connection)
+                self._prepare_when_free(connection)
         except BaseException:
             connection.close()
             raise
         return connection
+
+    def _prepare_when_free(self, connection: sqlite3.Connection) -> None:
+        """``_prepare``, waiting out another process that holds the file (two ComfyUIs starting
+        at once). Switching a file to WAL escalates a read lock to an exclusive one, and SQLite
+        answers "locked" at once instead of calling its busy handler when another connection
+        holds the write lock (to avoid a deadlock), so the busy timeout alone does not cover it."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_S
+        while True:
+            try:
+                return self._prepare(connection)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(LOCKED_RETRY_S)
 
     def _prepare(self, connection: sqlite3.Connection) -> None:
         mode = connection.execute("PRAGMA journal_mode=WAL").fetchone()[0]
