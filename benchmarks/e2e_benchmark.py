@@ -11,7 +11,9 @@ to expect, as a user's earlier runs would), then, in every round and on the same
 
   pack        the text-to-video node -> probe; completed = when the sandbox job finished
   core        ComfyUI core's LoadVideo -> GetVideoComponents -> probe
-  bare        opencv decoding every frame, no conversion, in a fresh process
+  bare        opencv decoding every frame, no conversion, in a fresh process: right before the
+              pack's run and again after core's, the mean of the two (the speed of a shared VM
+              drifts by 10% within minutes; bracketing the pack's run evens that out)
   throttled   with --throttle B/s: the pack again with the file host sending B bytes a second,
               and a plain download of the file at that rate (the network part alone)
 
@@ -136,11 +138,14 @@ def run_aspect(api, server, python: str, base: Path, aspect_ratio: str, args, ro
     run_pack(api, server, base, aspect_ratio, "warm-up", args)
     for index in range(1, args.repeat + 1):
         row = {"load": load_average()}
+        wait_for_settled_memory(args.settle_limit)
+        bare_before = parts.bare_decode_s(python, input_clip)
         row["pack"] = run_pack(api, server, base, aspect_ratio, f"pack-{aspect_ratio}-{index}", args)
         if not args.no_core:
             row["core"] = run_core(server, base, name, f"core-{aspect_ratio}-{index}", args)
         wait_for_settled_memory(args.settle_limit)
-        row["bare"] = parts.bare_decode_s(python, input_clip)
+        row["bare_runs"] = (bare_before, parts.bare_decode_s(python, input_clip))
+        row["bare"] = sum(row["bare_runs"]) / 2
         if args.throttle:
             api.settings.file_bytes_per_second = args.throttle
             try:
@@ -220,7 +225,8 @@ def print_round(aspect_ratio: str, index: int, row: dict, flush: bool = True) ->
     pack = row["pack"]["durations"]
     line = (f"  round {index} (load {row['load']:.1f}): pack {pack['completed -> frames']:.2f} s "
             f"[{', '.join(f'{k} {v:.2f}' for k, v in pack.items() if v is not None and k != 'completed -> frames')}], "
-            f"mode: {row['pack']['stages']['mode']}; bare decode {row['bare']:.2f} s")
+            f"mode: {row['pack']['stages']['mode']}; bare decode {row['bare']:.2f} s "
+            f"(mean of {row['bare_runs'][0]:.2f} before and {row['bare_runs'][1]:.2f} after)")
     if "core" in row:
         line += f"; core {row['core']['seconds']:.2f} s"
     if "throttled" in row:
