@@ -47,7 +47,6 @@ class Reservation:
     def __init__(self, shape: tuple[int, int, int, int], fault_bytes: int, *, prefault_now: bool = True):
         self.array: np.ndarray | None = buffers.allocate(shape, np.float32)
         self.prefaulter: buffers.Prefaulter | None = buffers.Prefaulter(self.array, fault_bytes)
-        self._started = prefault_now
         if prefault_now:
             self.prefaulter.__enter__()
 
@@ -56,7 +55,7 @@ class Reservation:
         frames), else None; either way the reservation lets go of the buffer."""
         array, prefaulter, self.array, self.prefaulter = self.array, self.prefaulter, None, None
         if array is not None and array.shape[1:] == shape[1:] and array.shape[0] >= shape[0]:
-            if not self._started and prefaulter is not None:
+            if prefaulter is not None and not prefaulter.started:
                 prefaulter.__enter__()
             return array, prefaulter
         self._drop(prefaulter)
