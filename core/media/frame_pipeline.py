@@ -1,15 +1,16 @@
-"""The decode loop behind ``frames.decode_frames``: PyAV decodes, a second thread converts.
+"""The decode loop behind ``frames.decode_frames``: PyAV decodes, converter threads convert.
 
 PyAV (FFmpeg) decodes with frame threading on every CPU (``thread_type="AUTO"``; PyAV's own
 default is slice threading, which H.264 at these bit rates barely uses) and hands over the
-decoded YUV frames as they are. A converter thread turns each selected one into its place in
-the output: PyAV's ``to_ndarray(format="rgb24")`` makes RGB (as ComfyUI's own loader does, so
-colours match it; about 1.6 ms at 1080p, faster than copying the planes for ``cv2.cvtColor``),
-the frame is cropped/resized if asked, and ``cv2.addWeighted`` writes float32 0..1 straight into
-the output (one pass, no float temporary; the fastest of numpy multiply/divide, cv2.multiply,
-cv2.LUT and copy-then-scale when measured). Meanwhile ``buffers.Prefaulter`` threads fault the
-output in ahead of the converter. FFmpeg and opencv drop the GIL, so the threads overlap.
-Rotation metadata (which Kling never writes) is not applied.
+decoded YUV frames as they are. Converter threads (two on two CPUs) turn each selected one into
+its place in the output: PyAV's ``to_ndarray(format="rgb24")`` makes RGB (as ComfyUI's own
+loader does, so colours match it; about 1.6 ms at 1080p, faster than copying the planes for
+``cv2.cvtColor``), the frame is cropped/resized if asked, and ``cv2.addWeighted`` writes float32
+0..1 straight into the output (one pass, no float temporary; the fastest of numpy
+multiply/divide, cv2.multiply, cv2.LUT and copy-then-scale when measured). Meanwhile
+``buffers.Prefaulter`` threads fault the output in ahead of the converters. FFmpeg and opencv
+drop the GIL, so the threads overlap. Rotation metadata (which Kling never writes) is not
+applied.
 
 Skipped frames are decoded (H.264 needs them anyway) but never converted. The source is a path
 or a readable binary file object (``growing_file.GrowingFile`` decodes a download as it lands).
@@ -34,9 +35,14 @@ from .selection import cover_crop
 
 log = logging.getLogger("runcomfy_kling3")
 
-#: decoded frames waiting for the converter: enough to ride out jitter, few enough to stay
-#: cache- and memory-friendly (3 MiB each at 1080p)
-SLOTS = 4
+#: decoded frames waiting for a converter (3 MiB each at 1080p, so 48 MiB): with 4, the decoder
+#: waited 0.7-1.5 s a 1080p clip for a converter the scheduler had paused, while both CPUs were
+#: needed; with 16, 0.01 s
+SLOTS = 16
+#: converter threads: two use both CPUs of a small machine when the decoder is ahead (and halve
+#: the tail after the last frame is decoded); one CPU converts ~150 1080p frames a second, so
+#: bigger machines, which decode faster, get more (memory bandwidth caps the gain)
+CONVERTERS = min(4, max(2, (os.cpu_count() or 2) // 2))
 _SCALE = 1.0 / 255.0
 
 
@@ -80,8 +86,8 @@ class FramePipeline:
         ``prefaulter``: one already faulting ``frames`` in (a reserved buffer); it is stopped
         at the end like the one made here when ``prefault`` is set."""
         out_h, out_w = frames.shape[1:3]
-        shaper = _FrameShaper(self.width, self.height, out_w, out_h)
-        converter = _Converter(frames, shaper, SLOTS)
+        converter = _Converter(frames, lambda: _FrameShaper(self.width, self.height, out_w, out_h),
+                               SLOTS, CONVERTERS)
         if prefaulter is None and prefault:
             prefaulter = buffers.Prefaulter(frames, expected * frames[0].nbytes).__enter__()
         converter.start()
@@ -140,19 +146,24 @@ class _FrameShaper:
 
 
 class _Converter:
-    """The converter thread, fed decoded frames through a short queue."""
+    """The converter threads, fed decoded frames through a short queue. Every frame has its own
+    place in the output, so the threads need no order among them; each has its own shaper (its
+    resize buffer)."""
 
-    def __init__(self, frames: np.ndarray, shaper: _FrameShaper, slots: int):
+    def __init__(self, frames: np.ndarray, make_shaper: Callable[[], _FrameShaper], slots: int, threads: int):
         self.frames = frames
-        self.shaper = shaper
+        self.make_shaper = make_shaper
         self.work: queue.Queue = queue.Queue(maxsize=slots)
         self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._run, name="frame-converter", daemon=True)
+        self.threads = [threading.Thread(target=self._run, name=f"frame-converter-{n}", daemon=True)
+                        for n in range(threads)]
 
     def start(self) -> None:
-        self.thread.start()
+        for thread in self.threads:
+            thread.start()
 
     def _run(self) -> None:
+        shaper = None
         while True:
             item = self.work.get()
             if item is None:
@@ -160,7 +171,9 @@ class _Converter:
             frame, index = item
             try:
                 if self.error is None:
-                    self.shaper(frame, self.frames[index])
+                    if shaper is None:
+                        shaper = self.make_shaper()
+                    shaper(frame, self.frames[index])
             except BaseException as exc:  # handed to the decoding thread
                 self.error = exc
 
@@ -171,13 +184,15 @@ class _Converter:
                 self.work.put((frame, index), timeout=0.5)
                 return
             except queue.Full:
-                if not self.thread.is_alive():
+                if not any(thread.is_alive() for thread in self.threads):
                     raise RuntimeError("frame converter stopped unexpectedly") from None
 
     def finish(self) -> None:
-        if self.thread.is_alive():
+        started = [thread for thread in self.threads if thread.ident is not None]
+        for _ in started:
             self.work.put(None)
-            self.thread.join()
+        for thread in started:
+            thread.join()
 
     def raise_error(self) -> None:
         if self.error is not None:
