@@ -250,10 +250,15 @@ def print_summary(results: dict, args) -> None:
               f"status polls per run {median(r['pack']['stages']['status_polls'] for r in rounds):.0f}, "
               f"shortest gap {min(r['pack']['stages']['min_poll_gap'] or 9e9 for r in rounds):.2f} s")
         bare = median(r["bare"] for r in rounds)
-        vs_bare = median(r["pack"]["durations"]["completed -> frames"] / r["bare"] for r in rounds)
+        ratios = [r["pack"]["durations"]["completed -> frames"] / r["bare"] for r in rounds]
+        vs_bare = median(ratios)
         print(f"  bare  opencv decode, no conversion       {bare:6.2f} s")
-        verdicts.append((f"{aspect_ratio} pack <= {TARGET_VS_BARE}x bare decode", f"{vs_bare:.2f}x",
-                         vs_bare <= TARGET_VS_BARE))
+        # the notice is 0-1 s at one status request a second, whatever the decode does
+        after_notice = median((r["pack"]["durations"]["completed -> frames"]
+                               - (r["pack"]["durations"]["completion noticed"] or 0.0)) / r["bare"] for r in rounds)
+        print(f"  pack  from the notice on / bare decode   {after_notice:6.2f}x")
+        verdicts.append((f"{aspect_ratio} pack <= {TARGET_VS_BARE}x bare decode", f"{vs_bare:.2f}x (rounds "
+                         f"{', '.join(f'{x:.2f}' for x in ratios)})", vs_bare <= TARGET_VS_BARE))
         if all("core" in r for r in rounds):
             core = median(r["core"]["seconds"] for r in rounds)
             speedup = median(r["core"]["seconds"] / r["pack"]["durations"]["completed -> frames"] for r in rounds)
