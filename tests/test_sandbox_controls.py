@@ -111,5 +111,11 @@ def test_the_sandbox_answers_without_nagle_delay(sandbox):
         server = next(s for s in sandbox._servers if s.origin == "api")
         with server._connections_lock:
             connections = list(server._connections)
-        assert connections, "the keep-alive connection is tracked"
-        assert all(c.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for c in connections)
+        options = []
+        for connection in connections:
+            try:
+                options.append(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+            except OSError:
+                pass  # an earlier test's connection, closed meanwhile; this session's stays open
+        assert options, "the keep-alive connection is tracked"
+        assert all(options)
